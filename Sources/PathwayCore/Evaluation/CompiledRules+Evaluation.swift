@@ -1,0 +1,244 @@
+import PathwayAPI
+
+extension CompiledRules {
+    /// Evaluates one patient: the evaluation document of contract §5.
+    ///
+    /// Pure and deterministic: the same facts, revision and context give the same document (encode
+    /// it with sorted keys for the same bytes). Never throws: what cannot be decided is `unknown`,
+    /// and listed.
+    public func evaluate(_ facts: PatientFacts, context: EvaluationContext) -> EvaluationV1 {
+        var run = EvaluationRun(rules: self, evaluator: ExpressionEvaluator(environment: environment(facts, context: context)))
+        return run.document(context)
+    }
+}
+
+/// The state of building one evaluation document.
+struct EvaluationRun {
+    let rules: CompiledRules
+    var evaluator: ExpressionEvaluator
+    /// Missing fact name → what it would decide.
+    var missingData: [String: Set<String>] = [:]
+
+    mutating func document(_ context: EvaluationContext) -> EvaluationV1 {
+        let trialResults = rules.trials.map { evaluateTrial($0) }
+        var pathwayId: String?
+        var settingId: String?
+        var options: [OptionV1] = []
+        if let pathway = selectPathway() {
+            pathwayId = pathway.id
+            let (setting, candidates) = selectSetting(pathway)
+            settingId = setting?.id
+            var listed: Set<String> = []
+            for candidate in candidates {
+                let settingReason = setting == nil ? candidate : nil
+                for option in pathway.options where option.settings?.contains(candidate.id) ?? true {
+                    guard listed.insert(option.id).inserted else { continue }
+                    options.append(evaluateOption(option, settingReason: settingReason, trials: trialResults))
+                }
+            }
+        }
+        rank(&options)
+        let trials = trialResults.map(\.document).sorted { (order($0.status), $0.id) < (order($1.status), $1.id) }
+        return EvaluationV1(
+            decisionId: context.decisionId, patientId: context.patientId, evaluatedAt: context.now.description,
+            rules: RulesInfoV1(revision: rules.revision, packs: rules.packs), derived: derivedDocument(),
+            pathway: pathwayId, setting: settingId, options: options, trials: trials,
+            missingData: missingData.keys.sorted().map { MissingFactV1(fact: $0, neededBy: missingData[$0]!.sorted()) },
+            alerts: alerts())
+    }
+
+    // MARK: Pathway and setting
+
+    /// The first pathway that applies. An undecidable `applies` before it leaves the pathway open.
+    private mutating func selectPathway() -> Pathway? {
+        for pathway in rules.pathways {
+            let outcome = evaluator.evaluate(pathway.applies.expr)
+            if outcome.bool == true { return pathway }
+            if case .unknown(let missing) = outcome {
+                note(missing, neededBy: "pathway")
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// The first setting whose condition holds; when one before it is undecidable, the setting is
+    /// open and the options of every setting still possible are listed (as `needs-data`).
+    private mutating func selectSetting(_ pathway: Pathway) -> (Setting?, [Setting]) {
+        var candidates: [Setting] = []
+        for setting in pathway.settings {
+            let outcome = evaluator.evaluate(setting.when.expr)
+            if outcome.bool == true {
+                return candidates.isEmpty ? (setting, [setting]) : (nil, candidates + [setting])
+            }
+            if case .unknown(let missing) = outcome {
+                note(missing, neededBy: "setting")
+                candidates.append(setting)
+            }
+        }
+        return (nil, candidates)
+    }
+
+    // MARK: Options
+
+    private mutating func evaluateOption(_ option: Option, settingReason: Setting?, trials: [TrialResult]) -> OptionV1 {
+        var reasons: [ReasonV1] = []
+        var outcomes: [Outcome] = []
+        if let setting = settingReason {
+            let (outcome, reason) = check(setting.when, text: "Setting: \(setting.label)")
+            outcomes.append(outcome)
+            reasons.append(reason)
+        }
+        var cautions: [CautionV1] = []
+        if let index = option.trial {
+            let trial = trials[index]
+            outcomes.append(trial.asRequirement)
+            reasons.append(contentsOf: trial.reasons)
+        }
+        for condition in option.requires {
+            let (outcome, reason) = check(condition, text: condition.text ?? condition.source)
+            outcomes.append(outcome)
+            reasons.append(reason)
+        }
+        let verdict = Outcome.all(outcomes)
+        var status: String
+        var missing: [String] = []
+        switch verdict.bool {
+        case false?: status = "not-eligible"
+        case nil:
+            status = "needs-data"
+            missing = names(verdict.missing)
+            for name in missing { missingData[name, default: []].insert(option.id) }
+        case true?:
+            status = option.strength.rawValue
+            for (condition, caution) in option.considerIf {
+                switch evaluator.evaluate(condition.expr).bool {
+                case true?:
+                    status = "consider"
+                    cautions.append(caution)
+                case nil:
+                    status = "consider"
+                    cautions.append(CautionV1(text: "Not yet checked: \(caution.text)", cite: caution.cite))
+                case false?: break
+                }
+            }
+        }
+        for (condition, caution) in option.cautions where condition.map({ evaluator.evaluate($0.expr).bool == true }) ?? true {
+            cautions.append(caution)
+        }
+        return OptionV1(
+            id: option.id, label: option.label, kind: option.kind, status: status, rank: priority(option),
+            reasons: reasons, missing: missing, evidence: option.evidence, cautions: cautions)
+    }
+
+    /// The option's priority, kept in `rank` until `rank(_:)` turns priorities into ranks.
+    private mutating func priority(_ option: Option) -> Int {
+        for (condition, value) in option.priority where condition.map({ evaluator.evaluate($0.expr).bool == true }) ?? true {
+            return value
+        }
+        return 50
+    }
+
+    /// Ranks `recommended` before `consider`, then by priority, then in pack order; others get no rank.
+    private func rank(_ options: inout [OptionV1]) {
+        let ranked = options.indices
+            .filter { ["recommended", "consider"].contains(options[$0].status) }
+            .sorted { (order(options[$0].status), options[$0].rank ?? 50, $0) < (order(options[$1].status), options[$1].rank ?? 50, $1) }
+        for index in options.indices { options[index].rank = nil }
+        for (position, index) in ranked.enumerated() { options[index].rank = position + 1 }
+    }
+
+    // MARK: Conditions
+
+    /// Evaluates one condition into its outcome and the reason a tumor board reads.
+    mutating func check(_ condition: Condition, text: String) -> (Outcome, ReasonV1) {
+        evaluator.trace.removeAll(keepingCapacity: true)
+        let outcome = evaluator.evaluate(condition.expr)
+        return (outcome, ReasonV1(text: text, result: outcome.result, condition: condition.source, values: traceValues()))
+    }
+
+    func traceValues() -> [String: JSONValue]? {
+        guard !evaluator.trace.isEmpty else { return nil }
+        var values: [String: JSONValue] = [:]
+        for slot in evaluator.trace where slot != rules.slots.index["now"] {
+            values[rules.slots.names[slot]] = evaluator.environment.values[slot]?.json ?? .null
+        }
+        return values.isEmpty ? nil : values
+    }
+
+    /// Names missing facts, without repeats, in name order.
+    func names(_ missing: [Int]) -> [String] {
+        Set(missing.map { slot in
+            slot >= 0 ? rules.slots.names[slot] : TreatmentField.allCases[-slot - 1].factName
+        }).sorted()
+    }
+
+    mutating func note(_ missing: [Int], neededBy: String) {
+        for name in names(missing) { missingData[name, default: []].insert(neededBy) }
+    }
+
+    // MARK: Derived facts and alerts
+
+    private func derivedDocument() -> [String: JSONValue] {
+        let values = evaluator.environment.values
+        var document: [String: JSONValue] = [:]
+        for output in rules.outputs {
+            switch output.shape {
+            case .plain(let slot):
+                document[output.key] = values[slot]?.json ?? .null
+            case .measured(let slot, let unit, let method):
+                guard let value = values[slot] else { document[output.key] = .null; continue }
+                var object: [String: JSONValue] = ["value": value.json, "unit": .string(unit)]
+                if let method { object["method"] = .string(method) }
+                document[output.key] = .object(object)
+            case .score(let slot, let classSlot, let classKey):
+                var object: [String: JSONValue] = [classKey: values[classSlot]?.json ?? .null, "value": values[slot]?.json ?? .null]
+                if values[slot] == nil, let range = evaluator.environment.scoreRanges[slot] {
+                    object["range"] = .array([.number(range.low), .number(range.high)])
+                    object["missing"] = .array(names(evaluator.environment.missingBehind[slot] ?? []).map(JSONValue.string))
+                }
+                document[output.key] = .object(object)
+            case .stage(let group, let edition, let from):
+                guard values[edition] != nil else { document[output.key] = .null; continue }
+                document[output.key] = .object([
+                    "group": values[group]?.json ?? .null, "edition": values[edition]!.json, "from": values[from]?.json ?? .null,
+                ])
+            }
+        }
+        return document
+    }
+
+    private mutating func alerts() -> [AlertV1] {
+        rules.alerts.compactMap { alert in
+            guard evaluator.evaluate(alert.when.expr).bool == true else { return nil }
+            let text = alert.template.map { part -> String in
+                switch part {
+                case .literal(let text): text
+                case .slot(let slot): evaluator.environment.values[slot]?.description ?? "unknown"
+                }
+            }.joined()
+            return AlertV1(id: alert.id, severity: alert.severity, text: text, cite: alert.cite)
+        }
+    }
+}
+
+/// Orders statuses best first, for ranking and for listing trials.
+func order(_ status: String) -> Int {
+    switch status {
+    case "recommended", "eligible": 0
+    case "consider", "potentially-eligible": 1
+    case "needs-data": 2
+    default: 3
+    }
+}
+
+extension FactValue {
+    var json: JSONValue {
+        switch self {
+        case .number(let value): .number(value)
+        case .word(let value): .string(value)
+        case .bool(let value): .bool(value)
+        case .instant(let value): .string(value.description)
+        }
+    }
+}

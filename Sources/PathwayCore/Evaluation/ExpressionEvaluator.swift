@@ -1,0 +1,178 @@
+/// The facts of one evaluation, by slot, with what is missing behind each unknown derived fact.
+struct Environment {
+    var values: [FactValue?]
+    /// For a derived fact that is unknown: the facts that would decide it.
+    var missingBehind: [Int: [Int]] = [:]
+    /// For a score: the lowest and highest sums its undecided terms allow.
+    var scoreRanges: [Int: (low: Double, high: Double)] = [:]
+    var treatments: [TreatmentLine]
+}
+
+/// Evaluates compiled expressions over an environment with strong Kleene semantics.
+/// Records every slot it reads in `trace`, which becomes a reason's `values`.
+struct ExpressionEvaluator {
+    var environment: Environment
+    var trace: [Int] = []
+    private var line: TreatmentLine?
+
+    init(environment: Environment) {
+        self.environment = environment
+    }
+
+    mutating func evaluate(_ expr: Expr) -> Outcome {
+        switch expr {
+        case .literal(let value):
+            return .known(value)
+        case .slot(let slot):
+            trace.append(slot)
+            if let value = environment.values[slot] { return .known(value) }
+            return .unknown(environment.missingBehind[slot] ?? [slot])
+        case .field(let field):
+            return fieldValue(field)
+        case .not(let inner):
+            return evaluate(inner).negated
+        case .negate(let inner):
+            return number(inner) { .known(.number(-$0)) }
+        case .binary(.and, let lhs, let rhs):
+            return Outcome.all([evaluate(lhs), evaluate(rhs)])
+        case .binary(.or, let lhs, let rhs):
+            return Outcome.any([evaluate(lhs), evaluate(rhs)])
+        case .binary(let op, let lhs, let rhs):
+            return binary(op, evaluate(lhs), evaluate(rhs))
+        case .inList(let lhs, let items, let negated):
+            let value = evaluate(lhs)
+            let found = Outcome.any(items.map { binary(.equal, value, evaluate($0)) })
+            return negated ? found.negated : found
+        case .between(let value, let low, let high):
+            let v = evaluate(value)
+            return Outcome.all([binary(.greaterOrEqual, v, evaluate(low)), binary(.lessOrEqual, v, evaluate(high))])
+        case .isKnown(let inner, let negated):
+            let known: Bool
+            if case .known = evaluate(inner) { known = true } else { known = false }
+            return .known(.bool(known != negated))
+        case .has(_, let items, let any):
+            // Only a treatment line's `agents` is a list of words (checked by the compiler).
+            guard let agents = line?.agents else { return .unknown([]) }
+            let hits = items.map { item -> Outcome in
+                guard case .known(.word(let word)) = evaluate(item) else { return .unknown([]) }
+                return .known(.bool(agents.contains(word)))
+            }
+            return any ? Outcome.any(hits) : Outcome.all(hits)
+        case .call(let name, let arguments, _):
+            return call(name, arguments.map { evaluate($0) })
+        case .aggregate(let kind, let predicate):
+            return aggregate(kind, predicate)
+        case .conditional(let condition, let then, let otherwise):
+            switch evaluate(condition) {
+            case .known(.bool(true)): return evaluate(then)
+            case .known: return evaluate(otherwise)
+            case .unknown(let missing):
+                let a = evaluate(then)
+                let b = evaluate(otherwise)
+                if a == b, case .known = a { return a }
+                return .unknown(missing + a.missing + b.missing)
+            }
+        case .name:
+            // The compiler resolves every name; an unresolved one cannot be decided.
+            return .unknown([])
+        }
+    }
+
+    private mutating func number(_ expr: Expr, _ body: (Double) -> Outcome) -> Outcome {
+        switch evaluate(expr) {
+        case .known(.number(let value)): body(value)
+        case .known: .unknown([])
+        case .unknown(let missing): .unknown(missing)
+        }
+    }
+
+    private func binary(_ op: Expr.BinaryOp, _ lhs: Outcome, _ rhs: Outcome) -> Outcome {
+        guard case .known(let l) = lhs, case .known(let r) = rhs else { return .unknown(lhs.missing + rhs.missing) }
+        switch (l, r) {
+        case (.number(let a), .number(let b)):
+            switch op {
+            case .add: return .known(.number(a + b))
+            case .subtract: return .known(.number(a - b))
+            case .multiply: return .known(.number(a * b))
+            case .divide: return b == 0 ? .unknown([]) : .known(.number(a / b))
+            default: return compare(op, a, b)
+            }
+        case (.instant(let a), .instant(let b)):
+            return compare(op, a, b)
+        default:
+            switch op {
+            case .equal: return .known(.bool(l == r))
+            case .notEqual: return .known(.bool(l != r))
+            default: return .unknown([])
+            }
+        }
+    }
+
+    private func compare<T: Comparable>(_ op: Expr.BinaryOp, _ a: T, _ b: T) -> Outcome {
+        switch op {
+        case .equal: .known(.bool(a == b))
+        case .notEqual: .known(.bool(a != b))
+        case .less: .known(.bool(a < b))
+        case .lessOrEqual: .known(.bool(a <= b))
+        case .greater: .known(.bool(a > b))
+        case .greaterOrEqual: .known(.bool(a >= b))
+        default: .unknown([])
+        }
+    }
+
+    private func call(_ name: String, _ arguments: [Outcome]) -> Outcome {
+        var known: [FactValue] = []
+        for argument in arguments {
+            guard case .known(let value) = argument else { return .unknown(arguments.flatMap(\.missing)) }
+            known.append(value)
+        }
+        switch (name, known.first, known.last) {
+        case ("years", .instant(let from)?, .instant(let to)?):
+            return .known(.number(Double(from.utcDate.completedYears(until: to.utcDate))))
+        case ("months", .instant(let from)?, .instant(let to)?):
+            let days = Double(to.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / 86_400_000
+            return .known(.number(days / (365.2425 / 12)))
+        case ("round", .number(let value)?, _):
+            return .known(.number(value.rounded()))
+        case ("min", _, _), ("max", _, _):
+            let numbers = known.compactMap { if case .number(let n) = $0 { n } else { nil } }
+            guard let result = name == "min" ? numbers.min() : numbers.max() else { return .unknown([]) }
+            return .known(.number(result))
+        default:
+            return .unknown([])
+        }
+    }
+
+    private mutating func aggregate(_ kind: Expr.Aggregate, _ predicate: Expr) -> Outcome {
+        let outer = line
+        defer { line = outer }
+        var outcomes: [Outcome] = []
+        for treatment in environment.treatments {
+            line = treatment
+            outcomes.append(evaluate(predicate))
+        }
+        if kind == .exists { return Outcome.any(outcomes) }
+        let missing = outcomes.flatMap(\.missing)
+        if outcomes.contains(where: { $0.bool == nil }) { return .unknown(missing) }
+        return .known(.number(Double(outcomes.filter { $0.bool == true }.count)))
+    }
+
+    private func fieldValue(_ field: TreatmentField) -> Outcome {
+        guard let line else { return .unknown([]) }
+        let missing = Outcome.unknown([-(TreatmentField.allCases.firstIndex(of: field)! + 1)])
+        switch field {
+        case .kind: return .known(.word(line.kind))
+        case .status: return .known(.word(line.status))
+        case .setting: return line.setting.map { .known(.word($0)) } ?? missing
+        case .procedure: return line.procedure.map { .known(.word($0)) } ?? missing
+        case .site: return line.site.map { .known(.word($0)) } ?? missing
+        case .prophylacticTract: return line.prophylacticTract.map { .known(.bool($0)) } ?? missing
+        case .cycles: return line.cycles.map { .known(.number(Double($0))) } ?? missing
+        case .progressed: return .known(.bool(line.progressionAt != nil))
+        case .startedAt: return .known(.instant(line.startedAt))
+        case .lastAt: return .known(.instant(line.lastAt))
+        case .progressionAt: return line.progressionAt.map { .known(.instant($0)) } ?? missing
+        case .agents: return .unknown([])
+        }
+    }
+}

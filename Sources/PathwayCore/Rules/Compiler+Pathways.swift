@@ -1,0 +1,176 @@
+import PathwayAPI
+
+extension Compiler {
+    static let optionKinds = ["systemic", "surgery", "radiotherapy", "local", "supportive", "trial-referral"]
+
+    mutating func compilePathway(_ node: YAMLNode) {
+        guard var reader = MappingReader(node, what: "a pathway", sink: &sink) else { return }
+        defer { reader.finish(sink: &sink) }
+        _ = reader.node("notes")
+        guard let id = reader.text("id", required: true, sink: &sink) else { return }
+        if pathways.contains(where: { $0.id == id.value }) {
+            sink.error(id.at, "duplicate-pathway-id", "pathway \"\(id.value)\" is defined twice")
+        }
+        let label = reader.text("label", sink: &sink)?.value ?? id.value
+        let applies = reader.node("applies").flatMap { condition($0, what: "\"applies\"") }
+        if reader.node("applies") == nil { sink.error(reader.location, "missing-key", "a pathway needs \"applies\"") }
+
+        var settings: [Setting] = []
+        for item in reader.list("settings", required: true, sink: &sink) {
+            guard var setting = MappingReader(item, what: "a setting", sink: &sink) else { continue }
+            _ = setting.node("notes")
+            _ = setting.node("cite")
+            let settingId = setting.text("id", required: true, sink: &sink)
+            let settingLabel = setting.text("label", sink: &sink)?.value
+            let when = setting.node("when").flatMap { condition($0, what: "a setting's \"when\"") }
+            if setting.node("when") == nil { sink.error(setting.location, "missing-key", "a setting needs \"when\"") }
+            setting.finish(sink: &sink)
+            guard let settingId, let when else { continue }
+            if settings.contains(where: { $0.id == settingId.value }) {
+                sink.error(settingId.at, "duplicate-setting-id", "setting \"\(settingId.value)\" is defined twice")
+            }
+            settings.append(Setting(id: settingId.value, label: settingLabel ?? settingId.value, when: when))
+        }
+
+        var options: [Option] = []
+        var placed: [String: SourceLocation] = [:]  // "setting/option" → first definition
+        for item in reader.list("options", required: true, sink: &sink) {
+            guard let (option, at) = compileOption(item, settings: settings) else { continue }
+            for setting in option.settings ?? Set(settings.map(\.id)) {
+                let key = "\(setting)/\(option.id)"
+                if let first = placed[key] {
+                    sink.error(at, "duplicate-option-id", "option \"\(option.id)\" is already defined for setting \(setting) at \(first)")
+                }
+                placed[key] = at
+            }
+            options.append(option)
+        }
+        guard let applies else { return }
+        pathways.append(Pathway(id: id.value, label: label, applies: applies, settings: settings, options: options))
+    }
+
+    private mutating func compileOption(_ node: YAMLNode, settings: [Setting]) -> (Option, SourceLocation)? {
+        guard var reader = MappingReader(node, what: "an option", sink: &sink) else { return nil }
+        defer { reader.finish(sink: &sink) }
+        _ = reader.node("notes")
+        var option: Option
+        var idAt = reader.location
+        if let trialId = reader.text("trial", sink: &sink) {
+            guard let index = trials.firstIndex(where: { $0.id == trialId.value }) else {
+                sink.error(trialId.at, "unknown-trial", "no trial \"\(trialId.value)\" is defined")
+                return nil
+            }
+            let trial = trials[index]
+            let name = trial.acronym.map { "\($0) (\(trial.id))" } ?? trial.id
+            option = Option(
+                id: "trial:\(trial.id)", label: reader.text("label", sink: &sink)?.value ?? "Refer to trial \(name)",
+                kind: "trial-referral", settings: nil, requires: [], strength: .consider, considerIf: [], priority: [],
+                evidence: [EvidenceV1(source: name, nct: trial.id.hasPrefix("NCT") ? trial.id : nil, level: "clinical trial", cite: trial.cite)],
+                cautions: [], trial: index)
+            idAt = trialId.at
+        } else {
+            guard let id = reader.text("id", required: true, sink: &sink) else { return nil }
+            idAt = id.at
+            let label = reader.text("label", required: true, sink: &sink)?.value ?? id.value
+            let kind = reader.text("kind", required: true, sink: &sink)
+            if let kind, !Self.optionKinds.contains(kind.value) {
+                sink.error(kind.at, "unknown-vocabulary", "option kind \"\(kind.value)\" is not one of \(Self.optionKinds.joined(separator: ", "))")
+            }
+            var strength = Option.Strength.recommended
+            if let text = reader.text("strength", required: true, sink: &sink) {
+                if let value = Option.Strength(rawValue: text.value) {
+                    strength = value
+                } else {
+                    sink.error(text.at, "unknown-vocabulary", "strength must be recommended or consider, found \"\(text.value)\"")
+                }
+            }
+            let evidence = reader.list("evidence", sink: &sink).compactMap { evidenceEntry($0) }
+            if evidence.isEmpty { sink.error(id.at, "missing-citation", "option \"\(id.value)\" cites no evidence") }
+            option = Option(
+                id: id.value, label: label, kind: kind?.value ?? "systemic", settings: nil, requires: [], strength: strength,
+                considerIf: [], priority: [], evidence: evidence, cautions: [], trial: nil)
+        }
+        if let settingNode = reader.node("settings") {
+            let ids = MappingReader.texts(of: settingNode, key: "settings", sink: &sink)
+            if ids.map(\.value) != ["all"] {
+                for id in ids where !settings.contains(where: { $0.id == id.value }) {
+                    sink.error(id.at, "unknown-setting", "option \"\(option.id)\" names setting \"\(id.value)\", which the pathway does not define")
+                }
+                option.settings = Set(ids.map(\.value))
+                if ids.isEmpty { sink.error(idAt, "unreachable-option", "option \"\(option.id)\" belongs to no setting") }
+            }
+        } else {
+            sink.error(idAt, "missing-key", "option \"\(option.id)\" needs \"settings\" (a list of setting ids, or all)")
+        }
+        option.requires = reader.list("requires", sink: &sink).compactMap { condition($0, what: "a requirement") }
+        option.considerIf = reader.list("considerIf", sink: &sink).compactMap { cautionedCondition($0) }
+        option.cautions = reader.list("cautions", sink: &sink).compactMap { caution($0) }
+        option.priority = priorities(reader.node("priority"))
+        return (option, idAt)
+    }
+
+    private mutating func evidenceEntry(_ node: YAMLNode) -> EvidenceV1? {
+        guard var reader = MappingReader(node, what: "an evidence entry", sink: &sink) else { return nil }
+        defer { reader.finish(sink: &sink) }
+        let source = reader.text("source", required: true, sink: &sink)?.value
+        let cite = reader.text("cite", sink: &sink)?.value
+        if cite == nil { sink.error(reader.location, "missing-citation", "an evidence entry needs \"cite\"") }
+        let nct = reader.text("nct", sink: &sink)
+        if let nct, !isNCTId(nct.value) { sink.error(nct.at, "invalid-value", "\"\(nct.value)\" is not an NCT id (NCT and 8 digits)") }
+        let level = reader.text("level", sink: &sink)?.value
+        let note = reader.text("note", sink: &sink)?.value
+        guard let source, let cite else { return nil }
+        return EvidenceV1(source: source, nct: nct?.value, level: level, cite: cite, note: note)
+    }
+
+    /// `{when, text, cite}`: a condition with the caution shown when it holds.
+    private mutating func cautionedCondition(_ node: YAMLNode) -> (Condition, CautionV1)? {
+        guard var reader = MappingReader(node, what: "a considerIf entry", sink: &sink) else { return nil }
+        defer { reader.finish(sink: &sink) }
+        let text = reader.text("text", required: true, sink: &sink)?.value
+        let cite = reader.text("cite", sink: &sink)?.value
+        let when = reader.node("when").flatMap { condition($0, what: "a considerIf entry") }
+        if reader.node("when") == nil { sink.error(reader.location, "missing-key", "a considerIf entry needs \"when\"") }
+        guard let text, let when else { return nil }
+        return (when, CautionV1(text: text, cite: cite))
+    }
+
+    /// `{text, cite, when?}`: a caution, shown always or when its condition holds.
+    mutating func caution(_ node: YAMLNode) -> (Condition?, CautionV1)? {
+        guard var reader = MappingReader(node, what: "a caution", sink: &sink) else { return nil }
+        defer { reader.finish(sink: &sink) }
+        let text = reader.text("text", required: true, sink: &sink)?.value
+        let cite = reader.text("cite", sink: &sink)?.value
+        if cite == nil { sink.error(reader.location, "missing-citation", "a caution needs \"cite\"") }
+        let when = reader.node("when").flatMap { condition($0, what: "a caution's \"when\"") }
+        guard let text else { return nil }
+        return (when, CautionV1(text: text, cite: cite))
+    }
+
+    /// `priority: 2`, or a list of `{when, value}` ending with an unconditional `{value}`.
+    private mutating func priorities(_ node: YAMLNode?) -> [(Condition?, Int)] {
+        guard let node else { return [] }
+        if case .scalar(let text, _, let at) = node {
+            guard let value = Int(text) else {
+                sink.error(at, "type-mismatch", "priority must be a whole number, found \"\(text)\"")
+                return []
+            }
+            return [(nil, value)]
+        }
+        guard case .sequence(let items, _) = node else {
+            sink.error(node.location, "invalid-value", "priority must be a number or a list of {when, value}")
+            return []
+        }
+        return items.compactMap { item in
+            guard var reader = MappingReader(item, what: "a priority entry", sink: &sink) else { return nil }
+            defer { reader.finish(sink: &sink) }
+            guard let value = reader.number("value", required: true, sink: &sink) else { return nil }
+            let when = reader.node("when").flatMap { condition($0, what: "a priority entry") }
+            return (when, Int(value.value))
+        }
+    }
+}
+
+func isNCTId(_ text: String) -> Bool {
+    text.count == 11 && text.hasPrefix("NCT") && text.dropFirst(3).allSatisfy(\.isNumber)
+}
