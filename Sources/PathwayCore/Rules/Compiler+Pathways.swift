@@ -102,11 +102,19 @@ extension Compiler {
         } else {
             sink.error(idAt, "missing-key", "option \"\(option.id)\" needs \"settings\" (a list of setting ids, or all)")
         }
-        option.requires = reader.list("requires", sink: &sink).compactMap { condition($0, what: "a requirement") }
+        option.requires = flattened(reader.list("requires", sink: &sink)).compactMap { condition($0, what: "a requirement") }
         option.considerIf = reader.list("considerIf", sink: &sink).compactMap { cautionedCondition($0) }
         option.cautions = reader.list("cautions", sink: &sink).compactMap { caution($0) }
         option.priority = priorities(reader.node("priority"))
         return (option, idAt)
+    }
+
+    /// Splices nested lists, so that a shared list (a YAML alias) can stand among other requirements.
+    private func flattened(_ items: [YAMLNode]) -> [YAMLNode] {
+        items.flatMap { item -> [YAMLNode] in
+            if case .sequence(let inner, _) = item { return flattened(inner) }
+            return [item]
+        }
     }
 
     private mutating func evidenceEntry(_ node: YAMLNode) -> EvidenceV1? {

@@ -91,6 +91,7 @@ struct Compiler {
         _ = pack.node("title")
         _ = pack.node("notes")
         _ = pack.node("sources")
+        _ = pack.node("fixtures")  // YAML anchors shared by the pack's tests
         for item in pack.list("parameters", sink: &sink) { declareParameter(item) }
         for item in pack.list("derive", sink: &sink) { declareDerived(item) }
         if let staging = pack.node("staging") { declareStaging(staging) }

@@ -37,8 +37,8 @@ extension Expectation {
             failures.append("setting: \(evaluation.setting ?? "none"), expected \(setting ?? "none")")
         }
         for (fact, expected) in derived {
-            let actual = derivedValue(fact, in: evaluation.derived)
-            if actual != expected { failures.append("derived \(fact): \(actual ?? "unknown"), expected \(expected)") }
+            let actual = derivedValue(fact, in: evaluation.derived) ?? "unknown"
+            if actual != expected { failures.append("derived \(fact): \(actual), expected \(expected)") }
         }
         for (id, expect) in options {
             let option = evaluation.options.first { $0.id == id }
