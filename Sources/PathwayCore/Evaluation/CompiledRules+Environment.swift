@@ -21,6 +21,9 @@ extension CompiledRules {
     /// dependency order.
     func environment(_ facts: PatientFacts, context: EvaluationContext) -> Environment {
         var values = [FactValue?](repeating: nil, count: slots.names.count)
+        for (name, value) in FactCatalog.closedWorldDefaults {
+            if let slot = slots.index[name] { values[slot] = value }
+        }
         for (name, entry) in facts.current {
             if let slot = slots.index[name] { values[slot] = entry.value }
         }

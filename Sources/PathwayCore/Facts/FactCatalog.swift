@@ -46,9 +46,14 @@ public enum FactCatalog {
         for kind in Vocabulary.medicationClasses { types["medication.\(kind)"] = .word(Vocabulary.medicationStatuses) }
         for drug in Vocabulary.drugs { types["allergy.\(drug)"] = .word(Vocabulary.presence) }
         for site in Vocabulary.metastasisSites { types["metastasis.\(site)"] = .word(Vocabulary.presence) }
-        for what in Vocabulary.declinable { types["preference.\(what)"] = .word(Vocabulary.preferenceStatuses) }
+        for what in Vocabulary.declinable { types["preference.\(what)"] = .word(Vocabulary.preferenceStatuses + ["none"]) }
         return types
     }()
+
+    /// Facts that are closed-world like treatment history, with the value they take when no event
+    /// set them: a patient declines something only when a `preference` event says so.
+    public static let closedWorldDefaults: [String: FactValue] = Dictionary(
+        uniqueKeysWithValues: Vocabulary.declinable.map { ("preference.\($0)", FactValue.word("none")) })
 
     /// Fields of one treatment line, readable inside `count(treatment where …)`.
     public static let treatmentFields: [String: FactType] = [
