@@ -93,14 +93,25 @@ public struct ReasonV1: Codable, Sendable, Hashable {
     public var result: String
     /// The rule condition as written in the pack.
     public var condition: String?
-    /// The fact values read while testing the condition; unknown facts are `null`.
-    public var values: [String: JSONValue]?
+    /// The fact values read while testing the condition, in the order they were read; unknown facts are `null`.
+    public var values: [FactValueV1]?
 
-    public init(text: String, result: String, condition: String? = nil, values: [String: JSONValue]? = nil) {
+    public init(text: String, result: String, condition: String? = nil, values: [FactValueV1]? = nil) {
         self.text = text
         self.result = result
         self.condition = condition
         self.values = values
+    }
+}
+
+/// One fact as a reason read it: `{"fact": "ecog", "value": 1}`; `value` is `null` when unknown.
+public struct FactValueV1: Codable, Sendable, Hashable {
+    public var fact: String
+    public var value: JSONValue
+
+    public init(fact: String, value: JSONValue) {
+        self.fact = fact
+        self.value = value
     }
 }
 
@@ -171,11 +182,11 @@ public struct CriterionV1: Codable, Sendable, Hashable {
     public var result: String
     public var reason: String
     public var cite: String
-    public var values: [String: JSONValue]?
+    public var values: [FactValueV1]?
 
     public init(
         id: String, kind: String, text: String, result: String, reason: String, cite: String,
-        values: [String: JSONValue]? = nil
+        values: [FactValueV1]? = nil
     ) {
         self.id = id
         self.kind = kind

@@ -51,9 +51,9 @@ struct EvaluationTable {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
-    private static func values(_ values: [String: JSONValue]?) -> String {
+    private static func values(_ values: [FactValueV1]?) -> String {
         guard let values, !values.isEmpty else { return "" }
-        return "  [" + values.keys.sorted().map { "\($0) = \(text(values[$0]!))" }.joined(separator: ", ") + "]"
+        return "  [" + values.map { "\($0.fact) = \(text($0.value))" }.joined(separator: ", ") + "]"
     }
 
     static func text(_ value: JSONValue) -> String {

@@ -157,11 +157,13 @@ struct EvaluationRun {
         return (outcome, ReasonV1(text: text, result: outcome.result, condition: condition.source, values: traceValues()))
     }
 
-    func traceValues() -> [String: JSONValue]? {
-        guard !evaluator.trace.isEmpty else { return nil }
-        var values: [String: JSONValue] = [:]
-        for slot in evaluator.trace where slot != rules.slots.index["now"] {
-            values[rules.slots.names[slot]] = evaluator.environment.values[slot]?.json ?? .null
+    /// The facts the last condition read, each once, in reading order (`now` left out).
+    func traceValues() -> [FactValueV1]? {
+        var values: [FactValueV1] = []
+        var seen: [Int] = []
+        for slot in evaluator.trace where slot != rules.nowSlot && !seen.contains(slot) {
+            seen.append(slot)
+            values.append(FactValueV1(fact: rules.slots.names[slot], value: evaluator.environment.values[slot]?.json ?? .null))
         }
         return values.isEmpty ? nil : values
     }

@@ -4,12 +4,27 @@ import PathwayAPI
 struct TrialResult {
     var document: TrialV1
     var outcome: Outcome
-    var reasons: [ReasonV1]
+
+    /// For a referral option: the verdict, then every criterion that does not pass.
+    var reasons: [ReasonV1] {
+        let trial = document
+        let passing = trial.criteria.reduce(0) { $0 + ($1.result == "pass" ? 1 : 0) }
+        var reasons = [ReasonV1(
+            text: "Trial \(trial.acronym ?? trial.id): \(trial.status), \(passing) of \(trial.criteria.count) criteria met; recruitment \(trial.recruitment)",
+            result: outcome.result)]
+        for criterion in trial.criteria where criterion.result != "pass" {
+            reasons.append(ReasonV1(text: "\(criterion.kind) \(criterion.id): \(criterion.text) — \(criterion.reason)", result: criterion.result))
+        }
+        if !isRecruiting { reasons.append(ReasonV1(text: "Trial is not recruiting (\(trial.recruitment))", result: "fail")) }
+        return reasons
+    }
+
+    private var isRecruiting: Bool { ["recruiting", "enrolling-by-invitation"].contains(document.recruitment) }
 
     /// As a requirement of a referral option: the trial's verdict, and a trial that is not
     /// recruiting cannot be referred to.
     var asRequirement: Outcome {
-        ["recruiting", "enrolling-by-invitation"].contains(document.recruitment) ? outcome : .false
+        isRecruiting ? outcome : .false
     }
 }
 
@@ -18,17 +33,15 @@ extension EvaluationRun {
         var criteria: [CriterionV1] = []
         var outcomes: [Outcome] = []
         var missing: [Int] = []
-        var evaluated = trial.criteria
-        if let population = trial.population {
-            evaluated.insert(population, at: 0)
-            if let when = population.when, evaluator.evaluate(when.expr).bool == false {
-                evaluated = [population]  // outside the population: one reason says why
-            }
-        }
+        var evaluated: [Criterion] = []
+        if let population = trial.population { evaluated.append(population) }
+        let outside = trial.population?.when.map { evaluator.evaluate($0.expr).bool == false } ?? false
+        // Outside the population, one reason says why; the other criteria are not evaluated.
+        if !outside { evaluated += trial.criteria }
         for criterion in evaluated {
             let result: Outcome
             let reason: String
-            var values: [String: JSONValue]?
+            var values: [FactValueV1]?
             if let manual = criterion.manual {
                 result = .unknown([])
                 reason = "Needs review: \(manual)"
@@ -62,32 +75,26 @@ extension EvaluationRun {
             case nil: "potentially-eligible"
             }
         if verdict.bool == nil { note(missing, neededBy: "trial:\(trial.id)") }
-        let passing = criteria.filter { $0.result == "pass" }.count
-        var reasons = [ReasonV1(
-            text: "Trial \(trial.acronym ?? trial.id): \(status), \(passing) of \(criteria.count) criteria met; recruitment \(trial.recruitment)",
-            result: verdict.result)]
-        reasons += criteria.filter { $0.result != "pass" }.map {
-            ReasonV1(text: "\($0.kind) \($0.id): \($0.text) — \($0.reason)", result: $0.result)
-        }
-        if !["recruiting", "enrolling-by-invitation"].contains(trial.recruitment) {
-            reasons.append(ReasonV1(text: "Trial is not recruiting (\(trial.recruitment))", result: "fail"))
-        }
         let document = TrialV1(
             id: trial.id, acronym: trial.acronym, title: trial.title, recruitment: trial.recruitment, status: status,
             criteria: criteria, cite: trial.cite, notes: trial.notes)
-        return TrialResult(document: document, outcome: verdict, reasons: reasons)
+        return TrialResult(document: document, outcome: verdict)
     }
 
     /// `staging.tnm9.t = T2; performance-status = 1`.
-    private func describe(_ values: [String: JSONValue]?) -> String? {
+    private func describe(_ values: [FactValueV1]?) -> String? {
         guard let values, !values.isEmpty else { return nil }
-        return values.keys.sorted().map { key in
-            switch values[key]! {
-            case .string(let text): "\(key) = \(text)"
-            case .number(let number): "\(key) = \(formatNumber(number))"
-            case .bool(let flag): "\(key) = \(flag)"
-            default: "\(key) unknown"
+        var text = ""
+        for (index, item) in values.enumerated() {
+            if index > 0 { text += "; " }
+            text += item.fact
+            switch item.value {
+            case .string(let word): text += " = " + word
+            case .number(let number): text += " = " + formatNumber(number)
+            case .bool(let flag): text += flag ? " = true" : " = false"
+            default: text += " unknown"
             }
-        }.joined(separator: "; ")
+        }
+        return text
     }
 }

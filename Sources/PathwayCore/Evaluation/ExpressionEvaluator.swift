@@ -34,18 +34,27 @@ struct ExpressionEvaluator {
         case .negate(let inner):
             return number(inner) { .known(.number(-$0)) }
         case .binary(.and, let lhs, let rhs):
-            return Outcome.all([evaluate(lhs), evaluate(rhs)])
+            return Outcome.both(evaluate(lhs), evaluate(rhs))
         case .binary(.or, let lhs, let rhs):
-            return Outcome.any([evaluate(lhs), evaluate(rhs)])
+            return Outcome.either(evaluate(lhs), evaluate(rhs))
         case .binary(let op, let lhs, let rhs):
-            return binary(op, evaluate(lhs), evaluate(rhs))
+            let l = evaluate(lhs)
+            let r = evaluate(rhs)
+            return Self.binary(op, l, r)
         case .inList(let lhs, let items, let negated):
             let value = evaluate(lhs)
-            let found = Outcome.any(items.map { binary(.equal, value, evaluate($0)) })
+            var found = Outcome.false
+            for item in items {
+                let candidate = evaluate(item)
+                found = Outcome.either(found, Self.binary(.equal, value, candidate))
+                if found.bool == true { break }
+            }
             return negated ? found.negated : found
         case .between(let value, let low, let high):
             let v = evaluate(value)
-            return Outcome.all([binary(.greaterOrEqual, v, evaluate(low)), binary(.lessOrEqual, v, evaluate(high))])
+            let l = evaluate(low)
+            let h = evaluate(high)
+            return Outcome.both(Self.binary(.greaterOrEqual, v, l), Self.binary(.lessOrEqual, v, h))
         case .isKnown(let inner, let negated):
             let known: Bool
             if case .known = evaluate(inner) { known = true } else { known = false }
@@ -53,13 +62,18 @@ struct ExpressionEvaluator {
         case .has(_, let items, let any):
             // Only a treatment line's `agents` is a list of words (checked by the compiler).
             guard let agents = line?.agents else { return .unknown([]) }
-            let hits = items.map { item -> Outcome in
-                guard case .known(.word(let word)) = evaluate(item) else { return .unknown([]) }
-                return .known(.bool(agents.contains(word)))
+            var result: Outcome = any ? .false : .true
+            for item in items {
+                let hit: Outcome
+                if case .known(.word(let word)) = evaluate(item) { hit = .known(.bool(agents.contains(word))) } else { hit = .unknown([]) }
+                result = any ? Outcome.either(result, hit) : Outcome.both(result, hit)
             }
-            return any ? Outcome.any(hits) : Outcome.all(hits)
+            return result
         case .call(let name, let arguments, _):
-            return call(name, arguments.map { evaluate($0) })
+            var outcomes: [Outcome] = []
+            outcomes.reserveCapacity(arguments.count)
+            for argument in arguments { outcomes.append(evaluate(argument)) }
+            return Self.call(name, outcomes)
         case .aggregate(let kind, let predicate):
             return aggregate(kind, predicate)
         case .conditional(let condition, let then, let otherwise):
@@ -86,7 +100,7 @@ struct ExpressionEvaluator {
         }
     }
 
-    private func binary(_ op: Expr.BinaryOp, _ lhs: Outcome, _ rhs: Outcome) -> Outcome {
+    private static func binary(_ op: Expr.BinaryOp, _ lhs: Outcome, _ rhs: Outcome) -> Outcome {
         guard case .known(let l) = lhs, case .known(let r) = rhs else { return .unknown(lhs.missing + rhs.missing) }
         switch (l, r) {
         case (.number(let a), .number(let b)):
@@ -108,7 +122,7 @@ struct ExpressionEvaluator {
         }
     }
 
-    private func compare<T: Comparable>(_ op: Expr.BinaryOp, _ a: T, _ b: T) -> Outcome {
+    private static func compare<T: Comparable>(_ op: Expr.BinaryOp, _ a: T, _ b: T) -> Outcome {
         switch op {
         case .equal: .known(.bool(a == b))
         case .notEqual: .known(.bool(a != b))
@@ -120,7 +134,7 @@ struct ExpressionEvaluator {
         }
     }
 
-    private func call(_ name: String, _ arguments: [Outcome]) -> Outcome {
+    private static func call(_ name: String, _ arguments: [Outcome]) -> Outcome {
         var known: [FactValue] = []
         for argument in arguments {
             guard case .known(let value) = argument else { return .unknown(arguments.flatMap(\.missing)) }
@@ -146,15 +160,21 @@ struct ExpressionEvaluator {
     private mutating func aggregate(_ kind: Expr.Aggregate, _ predicate: Expr) -> Outcome {
         let outer = line
         defer { line = outer }
-        var outcomes: [Outcome] = []
-        for treatment in environment.treatments {
-            line = treatment
-            outcomes.append(evaluate(predicate))
+        var found = Outcome.false
+        var count = 0
+        var missing: [Int] = []
+        for index in environment.treatments.indices {
+            line = environment.treatments[index]
+            let outcome = evaluate(predicate)
+            switch outcome.bool {
+            case true?: count += 1
+            case false?: break
+            case nil: missing += outcome.missing
+            }
+            found = Outcome.either(found, outcome)
         }
-        if kind == .exists { return Outcome.any(outcomes) }
-        let missing = outcomes.flatMap(\.missing)
-        if outcomes.contains(where: { $0.bool == nil }) { return .unknown(missing) }
-        return .known(.number(Double(outcomes.filter { $0.bool == true }.count)))
+        if kind == .exists { return found }
+        return missing.isEmpty && found.bool != nil ? .known(.number(Double(count))) : .unknown(missing)
     }
 
     private func fieldValue(_ field: TreatmentField) -> Outcome {

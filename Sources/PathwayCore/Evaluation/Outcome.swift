@@ -60,6 +60,28 @@ enum Outcome: Sendable, Equatable {
         return unknown ? .unknown(missing) : .false
     }
 
+    /// `lhs and rhs` without building a list.
+    static func both(_ lhs: Outcome, _ rhs: Outcome) -> Outcome {
+        switch (lhs, rhs) {
+        case (.known(.bool(false)), _), (_, .known(.bool(false))): .false
+        case (.unknown(let a), .unknown(let b)): .unknown(a + b)
+        case (.unknown, _): lhs
+        case (_, .unknown): rhs
+        default: .true
+        }
+    }
+
+    /// `lhs or rhs` without building a list.
+    static func either(_ lhs: Outcome, _ rhs: Outcome) -> Outcome {
+        switch (lhs, rhs) {
+        case (.known(.bool(true)), _), (_, .known(.bool(true))): .true
+        case (.unknown(let a), .unknown(let b)): .unknown(a + b)
+        case (.unknown, _): lhs
+        case (_, .unknown): rhs
+        default: .false
+        }
+    }
+
     var negated: Outcome {
         switch self {
         case .known(.bool(let value)): .known(.bool(!value))

@@ -10,6 +10,8 @@ public struct CompiledRules: Sendable {
     public let terminology: [TerminologyEntry]
 
     let slots: SlotTable
+    /// The slot of `now`, left out of reasons' values.
+    let nowSlot: Int
     let derivations: [Derivation]
     let outputs: [DerivedOutput]
     let pathways: [Pathway]
@@ -50,14 +52,25 @@ struct SlotTable: Sendable {
     }
 }
 
+// Compiled rule nodes are immutable and shared: evaluation reads them by reference, never copies them.
+
 /// A condition as written, compiled, with the text a tumor board reads.
-struct Condition: Sendable {
-    var expr: Expr
+final class Condition: Sendable {
+    let expr: Expr
     /// The expression as written in the pack.
-    var source: String
+    let source: String
     /// The human sentence, when the author gave one.
-    var text: String?
-    var at: SourceLocation
+    let text: String?
+    let at: SourceLocation
+
+    init(expr: Expr, source: String, text: String?, at: SourceLocation) {
+        self.expr = expr
+        self.source = source
+        self.text = text
+        self.at = at
+    }
+
+    func with(text: String?) -> Condition { Condition(expr: expr, source: source, text: text ?? self.text, at: at) }
 }
 
 struct Derivation: Sendable {
@@ -114,55 +127,113 @@ struct Pathway: Sendable {
     var options: [Option]
 }
 
-struct Setting: Sendable {
-    var id: String
-    var label: String
-    var when: Condition
+final class Setting: Sendable {
+    let id: String
+    let label: String
+    let when: Condition
+
+    init(id: String, label: String, when: Condition) {
+        self.id = id
+        self.label = label
+        self.when = when
+    }
 }
 
-struct Option: Sendable {
-    enum Strength: String, Sendable { case recommended, consider }
-
+/// An option as the compiler assembles it; frozen into an `Option` when complete.
+struct OptionDraft {
     var id: String
     var label: String
     var kind: String
-    /// The settings the option belongs to; nil means every setting of its pathway.
     var settings: Set<String>?
-    var requires: [Condition]
-    var strength: Strength
-    /// Conditions that lower `recommended` to `consider`, each with the caution that says why.
-    var considerIf: [(Condition, CautionV1)]
-    /// The first entry whose condition holds (or has none) gives the priority; lower ranks first.
-    var priority: [(Condition?, Int)]
+    var requires: [Condition] = []
+    var strength: Option.Strength
+    var considerIf: [(Condition, CautionV1)] = []
+    var priority: [(Condition?, Int)] = []
     var evidence: [EvidenceV1]
-    var cautions: [(Condition?, CautionV1)]
-    /// For a trial referral: the index of the trial in `CompiledRules.trials`.
+    var cautions: [(Condition?, CautionV1)] = []
     var trial: Int?
 }
 
-struct Trial: Sendable {
-    var id: String
-    var acronym: String?
-    var title: String
-    var recruitment: String
-    var cite: String
-    var notes: [String]
-    /// Who the trial is for (e.g. the cancer). When it fails, the other criteria are not evaluated:
-    /// the trial is listed as ineligible with this one reason.
-    var population: Criterion?
-    var criteria: [Criterion]
+final class Option: Sendable {
+    enum Strength: String, Sendable { case recommended, consider }
+
+    let id: String
+    let label: String
+    let kind: String
+    /// The settings the option belongs to; nil means every setting of its pathway.
+    let settings: Set<String>?
+    let requires: [Condition]
+    let strength: Strength
+    /// Conditions that lower `recommended` to `consider`, each with the caution that says why.
+    let considerIf: [(Condition, CautionV1)]
+    /// The first entry whose condition holds (or has none) gives the priority; lower ranks first.
+    let priority: [(Condition?, Int)]
+    let evidence: [EvidenceV1]
+    let cautions: [(Condition?, CautionV1)]
+    /// For a trial referral: the index of the trial in `CompiledRules.trials`.
+    let trial: Int?
+
+    init(_ draft: OptionDraft) {
+        id = draft.id
+        label = draft.label
+        kind = draft.kind
+        settings = draft.settings
+        requires = draft.requires
+        strength = draft.strength
+        considerIf = draft.considerIf
+        priority = draft.priority
+        evidence = draft.evidence
+        cautions = draft.cautions
+        trial = draft.trial
+    }
 }
 
-struct Criterion: Sendable {
+final class Trial: Sendable {
+    let id: String
+    let acronym: String?
+    let title: String
+    let recruitment: String
+    let cite: String
+    let notes: [String]
+    /// Who the trial is for (e.g. the cancer). When it fails, the other criteria are not evaluated:
+    /// the trial is listed as ineligible with this one reason.
+    let population: Criterion?
+    let criteria: [Criterion]
+
+    init(
+        id: String, acronym: String?, title: String, recruitment: String, cite: String, notes: [String],
+        population: Criterion?, criteria: [Criterion]
+    ) {
+        self.id = id
+        self.acronym = acronym
+        self.title = title
+        self.recruitment = recruitment
+        self.cite = cite
+        self.notes = notes
+        self.population = population
+        self.criteria = criteria
+    }
+}
+
+final class Criterion: Sendable {
     enum Kind: String, Sendable { case inclusion, exclusion }
-    var id: String
-    var kind: Kind
-    var text: String
-    var cite: String
+    let id: String
+    let kind: Kind
+    let text: String
+    let cite: String
     /// For an inclusion, what must hold; for an exclusion, what excludes. Nil with `manual`.
-    var when: Condition?
+    let when: Condition?
     /// Why the criterion can only be checked by a person; its result is always `unknown`.
-    var manual: String?
+    let manual: String?
+
+    init(id: String, kind: Kind, text: String, cite: String, when: Condition?, manual: String?) {
+        self.id = id
+        self.kind = kind
+        self.text = text
+        self.cite = cite
+        self.when = when
+        self.manual = manual
+    }
 }
 
 struct AlertRule: Sendable {

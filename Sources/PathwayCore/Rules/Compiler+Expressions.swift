@@ -28,8 +28,7 @@ extension Compiler {
                 sink.error(reader.location, "missing-key", "\(what) needs \"when\", \"all\", \"any\" or \"not\"")
                 return nil
             }
-            if let text { result?.text = text }
-            return result
+            return text.map { result?.with(text: $0) } ?? result
         default:
             sink.error(node.location, "invalid-value", "\(what) must be an expression or a mapping, found \(node.shape)")
             return nil

@@ -53,7 +53,7 @@ extension Compiler {
         guard var reader = MappingReader(node, what: "an option", sink: &sink) else { return nil }
         defer { reader.finish(sink: &sink) }
         _ = reader.node("notes")
-        var option: Option
+        var option: OptionDraft
         var idAt = reader.location
         if let trialId = reader.text("trial", sink: &sink) {
             guard let index = trials.firstIndex(where: { $0.id == trialId.value }) else {
@@ -62,11 +62,11 @@ extension Compiler {
             }
             let trial = trials[index]
             let name = trial.acronym.map { "\($0) (\(trial.id))" } ?? trial.id
-            option = Option(
+            option = OptionDraft(
                 id: "trial:\(trial.id)", label: reader.text("label", sink: &sink)?.value ?? "Refer to trial \(name)",
-                kind: "trial-referral", settings: nil, requires: [], strength: .consider, considerIf: [], priority: [],
+                kind: "trial-referral", settings: nil, strength: .consider,
                 evidence: [EvidenceV1(source: name, nct: trial.id.hasPrefix("NCT") ? trial.id : nil, level: "clinical trial", cite: trial.cite)],
-                cautions: [], trial: index)
+                trial: index)
             idAt = trialId.at
         } else {
             guard let id = reader.text("id", required: true, sink: &sink) else { return nil }
@@ -86,9 +86,9 @@ extension Compiler {
             }
             let evidence = reader.list("evidence", sink: &sink).compactMap { evidenceEntry($0) }
             if evidence.isEmpty { sink.error(id.at, "missing-citation", "option \"\(id.value)\" cites no evidence") }
-            option = Option(
-                id: id.value, label: label, kind: kind?.value ?? "systemic", settings: nil, requires: [], strength: strength,
-                considerIf: [], priority: [], evidence: evidence, cautions: [], trial: nil)
+            option = OptionDraft(
+                id: id.value, label: label, kind: kind?.value ?? "systemic", settings: nil, strength: strength,
+                evidence: evidence, trial: nil)
         }
         if let settingNode = reader.node("settings") {
             let ids = MappingReader.texts(of: settingNode, key: "settings", sink: &sink)
@@ -106,7 +106,7 @@ extension Compiler {
         option.considerIf = reader.list("considerIf", sink: &sink).compactMap { cautionedCondition($0) }
         option.cautions = reader.list("cautions", sink: &sink).compactMap { caution($0) }
         option.priority = priorities(reader.node("priority"))
-        return (option, idAt)
+        return (Option(option), idAt)
     }
 
     /// Splices nested lists, so that a shared list (a YAML alias) can stand among other requirements.

@@ -71,7 +71,7 @@ struct Compiler {
         guard !sink.hasErrors else { return nil }
         return CompiledRules(
             revision: RuleCompiler.revision(of: sources), packs: packs.sorted { $0.id < $1.id }, tests: tests,
-            terminology: terminology, slots: slots, derivations: derivations, outputs: outputs,
+            terminology: terminology, slots: slots, nowSlot: nowSlot, derivations: derivations, outputs: outputs,
             pathways: pathways, trials: trials, alerts: alerts, parameters: parameters)
     }
 
