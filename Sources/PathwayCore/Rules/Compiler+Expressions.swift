@@ -76,6 +76,10 @@ extension Compiler {
                 sink.error(at.offset(by: offset), "unknown-vocabulary", "\"\(name)\" is not a possible value here; expected one of \(vocabulary.joined(separator: ", "))")
                 return nil
             }
+            if let expecting, !name.contains(".") {
+                sink.error(at.offset(by: offset), "type-mismatch", "expected a \(expecting), found the word \"\(name)\" (not a known fact)")
+                return nil
+            }
             sink.error(at.offset(by: offset), "unknown-fact", "unknown fact \"\(name)\"")
             return nil
         case .literal(let value):
@@ -181,7 +185,8 @@ extension Compiler {
             if lhsIsWord && !isBareWord(rhs, scope: scope) {
                 right = typed(rhs, at: at, scope: scope)
                 guard let rType = right?.1 else { return nil }
-                left = typed(lhs, at: at, scope: scope, expecting: rType)
+                // A bare name on the left of a number or date is a misspelt fact, not a word.
+                left = typed(lhs, at: at, scope: scope, expecting: rType.vocabulary == nil ? nil : rType)
             } else {
                 left = typed(lhs, at: at, scope: scope)
                 guard let lType = left?.1 else { return nil }
