@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(
             name: "PathwayCoreTests",
             dependencies: ["PathwayCore", "PathwayAPI"],
+            exclude: ["Fixtures"],  // read from disk by path, not bundled
             swiftSettings: strict
         ),
     ]

@@ -44,22 +44,6 @@ enum Outcome: Sendable, Equatable {
         return unknown ? .unknown(missing) : .true
     }
 
-    /// Strong Kleene disjunction: true wins, then unknown, then false.
-    static func any(_ outcomes: some Sequence<Outcome>) -> Outcome {
-        var missing: [Int] = []
-        var unknown = false
-        for outcome in outcomes {
-            switch outcome {
-            case .known(.bool(true)): return .true
-            case .unknown(let m):
-                unknown = true
-                missing.append(contentsOf: m)
-            default: break
-            }
-        }
-        return unknown ? .unknown(missing) : .false
-    }
-
     /// `lhs and rhs` without building a list.
     static func both(_ lhs: Outcome, _ rhs: Outcome) -> Outcome {
         switch (lhs, rhs) {
