@@ -24,6 +24,7 @@ struct DiagnosticsTests {
         ("derive:\n  - { fact: x, expr: \"diagnosis.histology < 3\" }", "type-mismatch", 4),
         ("derive:\n  - { fact: x, expr: \"performance-status <= \" }", "expression-syntax", 4),
         ("derive:\n  - { fact: x, expr: \"sqrt(performance-status)\" }", "unknown-function", 4),
+        ("derive:\n  - { fact: x, expr: \"age > 1 and age < 9 or age == 20\" }", "ambiguous-and-or", 4),
         ("derive:\n  - { fact: x, expr: y }\n  - { fact: y, expr: x }", "derivation-cycle", 4),
         ("derive:\n  - { fact: age, expr: \"1\" }\n  - { fact: age, expr: \"2\" }", "duplicate-derived-fact", 5),
         ("staging:\n  tables:\n    - edition: ajcc8\n      cite: c\n      rows:\n        - { group: IA, t: T1, n: N0, m: M0 }\n        - { group: IB, t: [T1, T2], n: N0, m: M0 }", "staging-overlap", 9),

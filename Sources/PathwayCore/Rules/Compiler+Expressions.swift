@@ -54,7 +54,8 @@ extension Compiler {
     ) -> (Expr, ValueType)? {
         switch ExpressionParser.parse(text) {
         case .failure(let failure):
-            sink.error(at.offset(by: failure.offset), "expression-syntax", "\(failure.message) in \"\(text)\"")
+            let code = failure.message.contains("mixed without parentheses") ? "ambiguous-and-or" : "expression-syntax"
+            sink.error(at.offset(by: failure.offset), code, "\(failure.message) in \"\(text)\"")
             return nil
         case .success(let parsed):
             guard let (expr, type) = typed(parsed, at: at, scope: scope, expecting: expecting) else { return nil }

@@ -1,7 +1,7 @@
 /// Parses the expression language (docs/rules.md):
 ///
 ///     expr   := or
-///     or     := and ('or' and)*
+///     or     := and ('or' and)*         (an `or` of bare `and`s must be parenthesised)
 ///     and    := not ('and' not)*
 ///     not    := 'not' not | test
 ///     test   := sum ( cmp sum | ['not'] 'in' list | 'between' sum 'and' sum
@@ -141,16 +141,33 @@ struct ExpressionParser {
         guard accept(symbol: symbol) else { throw failure("expected \"\(symbol)\", found \(describe(peek))") }
     }
 
+    /// `a and b or c` is refused: precedence is easy to misread in clinical criteria, so mixing the
+    /// two needs parentheses.
     private mutating func parseOr() throws -> Expr {
-        var lhs = try parseAnd()
-        while accept(name: "or") { lhs = .binary(.or, lhs, try parseAnd()) }
+        let start = offset
+        var (lhs, mixed) = try parseAnd()
+        var sawOr = false
+        while accept(name: "or") {
+            sawOr = true
+            let (rhs, rhsMixed) = try parseAnd()
+            mixed = mixed || rhsMixed
+            lhs = .binary(.or, lhs, rhs)
+        }
+        if sawOr && mixed {
+            throw Failure(message: "\"and\" and \"or\" are mixed without parentheses; write (a and b) or c, or a and (b or c)", offset: start)
+        }
         return lhs
     }
 
-    private mutating func parseAnd() throws -> Expr {
+    /// Returns the conjunction and whether it joined two or more operands at this level.
+    private mutating func parseAnd() throws -> (Expr, Bool) {
         var lhs = try parseNot()
-        while accept(name: "and") { lhs = .binary(.and, lhs, try parseNot()) }
-        return lhs
+        var joined = false
+        while accept(name: "and") {
+            joined = true
+            lhs = .binary(.and, lhs, try parseNot())
+        }
+        return (lhs, joined)
     }
 
     private mutating func parseNot() throws -> Expr {
