@@ -4,8 +4,8 @@ import Yams
 
 /// A YAML document as a tree in which every node knows its place in the file.
 ///
-/// Rule text is read only through `YAMLDecoder` into this type, never through `Yams.load` or
-/// `Yams.compose`, which crash the process on a mapping key that is not a scalar. A generic tree,
+/// Rule text is read only through `YAMLDecoder` into this type, never through Yams' untyped
+/// loaders, which crash the process on a mapping key that is not a scalar. A generic tree,
 /// rather than one `Codable` struct per section, lets the compiler report every problem of a file
 /// at once with its line and column, instead of stopping at the first decoding error.
 indirect enum YAMLNode: Sendable {
