@@ -21,13 +21,11 @@ extension CompiledRules {
     /// dependency order.
     func environment(_ facts: PatientFacts, context: EvaluationContext) -> Environment {
         var values = [FactValue?](repeating: nil, count: slots.names.count)
-        for (name, value) in FactCatalog.closedWorldDefaults {
-            if let slot = slots.index[name] { values[slot] = value }
-        }
+        for (slot, value) in closedWorldDefaults { values[slot] = value }
         for (name, entry) in facts.current {
             if let slot = slots.index[name] { values[slot] = entry.value }
         }
-        if let now = slots.index["now"] { values[now] = .instant(context.now) }
+        values[nowSlot] = .instant(context.now)
         for parameter in parameters {
             let chosen = context.parameters[parameter.id].flatMap { parameter.values.contains($0) ? $0 : nil }
             values[parameter.slot] = .word(chosen ?? parameter.defaultValue)

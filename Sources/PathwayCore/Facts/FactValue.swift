@@ -38,12 +38,4 @@ public enum FactType: Sendable, Hashable, CustomStringConvertible {
         case .word: "word"
         }
     }
-
-    func admits(_ value: FactValue) -> Bool {
-        switch (self, value) {
-        case (.number, .number), (.bool, .bool), (.instant, .instant): true
-        case (.word(let vocabulary), .word(let word)): vocabulary.isEmpty || vocabulary.contains(word)
-        default: false
-        }
-    }
 }

@@ -12,6 +12,8 @@ public struct CompiledRules: Sendable {
     let slots: SlotTable
     /// The slot of `now`, left out of reasons' values.
     let nowSlot: Int
+    /// Closed-world facts (preferences) and the slot each fills when no event set it.
+    let closedWorldDefaults: [(slot: Int, value: FactValue)]
     let derivations: [Derivation]
     let outputs: [DerivedOutput]
     let pathways: [Pathway]

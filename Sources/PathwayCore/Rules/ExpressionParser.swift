@@ -58,8 +58,7 @@ struct ExpressionParser {
             let start = i
             if c.isNumber {
                 while i < chars.count, chars[i].isNumber || chars[i] == "." { i += 1 }
-                // A number directly followed by letters is a name, e.g. a stage "0"? No: keep it a number,
-                // and let "1st" be a syntax error rather than a silent word.
+                // A number directly followed by letters ("1st") is a syntax error, not a silent word.
                 guard let value = Double(String(chars[start..<i])) else {
                     throw Failure(message: "malformed number \(String(chars[start..<i]))", offset: start)
                 }
