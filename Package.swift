@@ -10,6 +10,7 @@ let package = Package(
     name: "pathwayd",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "pathwayd", targets: ["pathwayd"]),
         .executable(name: "pathwayctl", targets: ["pathwayctl"]),
         .library(name: "PathwayCore", targets: ["PathwayCore"]),
         .library(name: "PathwayAPI", targets: ["PathwayAPI"]),
@@ -18,6 +19,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(
+            url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1",
+            traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Versioned wire types of the v1 contract. Depends on nothing.
@@ -32,18 +39,74 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Reading a rules directory from disk, shared by the daemon and the command line.
+        .target(name: "PathwayRulesIO", dependencies: ["PathwayCore"], swiftSettings: strict),
+        // SQLite through GRDB: events, patients, the hash-chained audit trail, the rules archive,
+        // and the single group-committing writer.
+        .target(
+            name: "PathwayStore",
+            dependencies: [
+                "PathwayCore", "PathwayAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // `struct ucred` mirrored for Swift (glibc hides it behind _GNU_SOURCE).
+        .target(name: "CPeerCredentials"),
+        // The Hummingbird application on the Unix socket: roles, routes, reload, lifecycle, sd_notify.
+        .target(
+            name: "PathwayServer",
+            dependencies: [
+                "PathwayCore", "PathwayAPI", "PathwayStore", "PathwayRulesIO", "CPeerCredentials",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        // A small blocking HTTP/1.1 client over a Unix socket: pathwayctl, the tests, the load bench.
+        .target(name: "PathwayClient", dependencies: ["PathwayAPI"], swiftSettings: strict),
+        .executableTarget(
+            name: "pathwayd",
+            dependencies: [
+                "PathwayServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "pathwayctl",
             dependencies: [
-                "PathwayCore", "PathwayAPI",
+                "PathwayCore", "PathwayAPI", "PathwayRulesIO", "PathwayClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict
+        ),
+        // Transport floor for the load benchmark: one trivial route, same socket setup.
+        .executableTarget(
+            name: "pathwayd-floor",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/Floor",
             swiftSettings: strict
         ),
         .testTarget(
             name: "PathwayCoreTests",
             dependencies: ["PathwayCore", "PathwayAPI"],
             exclude: ["Fixtures"],  // read from disk by path, not bundled
+            swiftSettings: strict
+        ),
+        // Runs the real daemon binary on a real socket and database.
+        .testTarget(
+            name: "PathwayDaemonTests",
+            dependencies: [
+                "PathwayAPI", "PathwayClient", "PathwayStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
     ]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PathwayCore
+import PathwayRulesIO
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PathwayAPI
 import PathwayCore
+import PathwayRulesIO
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(

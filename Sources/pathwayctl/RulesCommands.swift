@@ -1,5 +1,6 @@
 import ArgumentParser
 import PathwayCore
+import PathwayRulesIO
 
 extension Rules {
     struct Check: ParsableCommand {

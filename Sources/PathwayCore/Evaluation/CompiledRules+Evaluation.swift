@@ -235,7 +235,7 @@ func order(_ status: String) -> Int {
 }
 
 extension FactValue {
-    var json: JSONValue {
+    public var json: JSONValue {
         switch self {
         case .number(let value): .number(value)
         case .word(let value): .string(value)

@@ -1,0 +1,231 @@
+import Foundation
+import Glibc
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import PathwayCore
+import PathwayStore
+import ServiceLifecycle
+import UnixSignals
+
+/// Starts pathwayd: takes the socket's lock, loads and archives the rules, opens the database,
+/// serves until SIGTERM/SIGINT, then finishes in-flight requests and closes the database.
+public enum Daemon {
+    public static func run(configuration: DaemonConfiguration, logger: Logger) async throws {
+        // Patient data: files the daemon creates are not readable by others.
+        umask(0o027)
+        let notifier = SystemdNotifier()
+        let socketPath = configuration.socket.path
+        try makeParentDirectory(of: socketPath)
+        try makeParentDirectory(of: configuration.database.path)
+        let lock = try SocketLock.acquire(for: socketPath)
+        defer { lock.release() }
+
+        let startedAt = now()
+        let loaded: LoadedRules
+        do { loaded = try RulesHolder.load(directory: configuration.rules.directory, at: startedAt) } catch {
+            for problem in error.problems { logger.critical("\(problem)") }
+            throw DaemonError("the rules in \(configuration.rules.directory) were refused; not starting")
+        }
+        let store = try Store(
+            path: configuration.database.path,
+            synchronous: configuration.database.synchronous == "normal" ? .normal : .full)
+        if configuration.database.synchronous == "normal" {
+            logger.warning("database.synchronous is normal: acknowledged writes may be lost if the machine loses power")
+        }
+        let selfActor = Actor.daemon(uid: getuid(), user: RoleMap.lookupUser(getuid()) ?? String(getuid()))
+        let archived = try ArchivedRules(rules: loaded.rules, sources: loaded.sources)
+        let startupInput = try CanonicalJSON.encode(["directory": configuration.rules.directory, "reason": "startup"])
+        let startupOutput = try CanonicalJSON.encode(
+            ReloadResultV1Builder.loaded(revision: loaded.rules.revision, counts: loaded.rules.counts))
+        let decisionId = newDecisionId()
+        try await store.write { transaction in
+            try transaction.archive(rules: archived, at: startedAt)
+            try transaction.appendAudit(
+                decisionId: decisionId, at: startedAt, actor: selfActor, action: "rules-reload", patientId: nil,
+                revision: archived.revision, input: startupInput, output: startupOutput)
+        }
+        try await logCheckpoint(store, logger, "start")
+
+        let rules = RulesHolder(initial: loaded, directory: configuration.rules.directory)
+        let service = PathwayService(
+            store: store, rules: rules, roleMap: RoleMap(grants: configuration.roles), configuration: configuration,
+            logger: logger, notifier: notifier)
+
+        // The socket is created by bind with the process umask: narrow it first (trap 5), then
+        // set the exact mode and group once it exists.
+        let mode = configuration.socketMode
+        let previousMask = umask(~mode & 0o777)
+        let group = configuration.socket.group
+        let app = Application(
+            router: service.router(),
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+            configuration: .init(
+                address: .unixDomainSocket(path: socketPath), serverName: "pathwayd",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
+            onServerRunning: { _ in
+                umask(previousMask)
+                chmod(socketPath, mode)
+                if let group {
+                    if let gid = UInt32(group) ?? RoleMap.lookupGroup(group) {
+                        if chown(socketPath, uid_t.max, gid) != 0 {
+                            logger.error("cannot give the socket to group \(group): \(String(cString: strerror(errno)))")
+                        }
+                    } else {
+                        logger.error("socket.group \(group) does not exist")
+                    }
+                }
+                logger.notice(
+                    "pathwayd ready",
+                    metadata: ["socket": "\(socketPath)", "rules": "\(loaded.rules.revision)", "database": "\(configuration.database.path)"])
+                notifier.notify(["READY=1", "STATUS=serving rules \(loaded.rules.revision)", "MAINPID=\(getpid())"])
+            },
+            logger: logger)
+
+        let reloads = SignalReloadService(service: service, actor: selfActor, logger: logger)
+        let checkpoints = CheckpointService(store: store, logger: logger, interval: configuration.checkpointIntervalSeconds)
+        let group_ = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: app), .init(service: reloads), .init(service: checkpoints),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await withGracefulShutdownHandler {
+            try await group_.run()
+        } onGracefulShutdown: {
+            notifier.notify(["STOPPING=1", "STATUS=stopping: finishing requests in flight"])
+        }
+        try await logCheckpoint(store, logger, "stop")
+        try store.close()
+        unlink(socketPath)
+        logger.notice("pathwayd stopped; database closed")
+    }
+
+    /// Writes the chain head to the operational log: an auditor copies these lines off the machine
+    /// and later runs `verify --against SEQ:HASH` to detect a truncated trail.
+    static func logCheckpoint(_ store: Store, _ logger: Logger, _ when: String) async throws {
+        let head = try await store.head
+        logger.notice("audit checkpoint \(head.seq):\(head.hash)", metadata: ["when": "\(when)"])
+    }
+
+    static func makeParentDirectory(of path: String) throws {
+        let parent = (path as NSString).deletingLastPathComponent
+        guard !parent.isEmpty else { return }
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+    }
+}
+
+public struct DaemonError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+private enum ReloadResultV1Builder {
+    static func loaded(revision: String, counts: [String: Int]) -> [String: JSONValueLike] {
+        ["status": .text("loaded"), "to": .text(revision), "counts": .counts(counts)]
+    }
+}
+
+/// A tiny encodable sum so the startup record's output is canonical JSON without a new wire type.
+private enum JSONValueLike: Encodable {
+    case text(String)
+    case counts([String: Int])
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .text(let value): try container.encode(value)
+        case .counts(let value): try container.encode(value)
+        }
+    }
+}
+
+/// Holds an exclusive flock on `<socket>.lock` for the daemon's life, so a second daemon refuses
+/// to start instead of unlinking a live socket (trap 4). A socket file left by a crashed daemon
+/// (nobody holds the lock, nobody answers on it) is removed.
+final class SocketLock: Sendable {
+    let fd: Int32
+
+    static func acquire(for socketPath: String) throws -> SocketLock {
+        let lockPath = socketPath + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw DaemonError("cannot open lock file \(lockPath): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw DaemonError("another pathwayd is running on \(socketPath) (it holds \(lockPath)); not starting")
+        }
+        if FileManager.default.fileExists(atPath: socketPath) {
+            if answers(socketPath) {
+                close(fd)
+                throw DaemonError("another process is listening on \(socketPath); not starting")
+            }
+            unlink(socketPath)
+        }
+        return SocketLock(fd: fd)
+    }
+
+    init(fd: Int32) { self.fd = fd }
+
+    func release() {
+        close(fd)
+    }
+
+    /// Whether something accepts connections on the socket.
+    private static func answers(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return result == 0
+    }
+}
+
+/// SIGHUP → reload the rules (contract §11).
+struct SignalReloadService: Service {
+    let service: PathwayService
+    let actor: Actor
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            logger.notice("SIGHUP: reloading rules")
+            do { _ = try await service.reload(by: actor, reason: "SIGHUP") } catch {
+                logger.error("reload failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Writes the audit chain head to the log every `interval` seconds.
+struct CheckpointService: Service {
+    let store: Store
+    let logger: Logger
+    let interval: Int
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do { try await gracefulShutdownSafeSleep(seconds: interval) } catch { return }
+            if Task.isShuttingDownGracefully { return }
+            try? await Daemon.logCheckpoint(store, logger, "periodic")
+        }
+    }
+
+    private func gracefulShutdownSafeSleep(seconds: Int) async throws {
+        try await cancelWhenGracefulShutdown {
+            try await Task.sleep(for: .seconds(seconds))
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PathwayAPI
+import PathwayCore
+import PathwayStore
+
+/// An answer other than 2xx, with the body of contract §10.
+struct APIError: Error, Sendable {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+    var field: String?
+    var details: [String]?
+
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil, details: [String]? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.details = details
+    }
+
+    static func from(_ rejection: Rejection) -> APIError {
+        APIError(.init(code: rejection.status), rejection.code, rejection.message, field: rejection.field)
+    }
+
+    static func from(_ error: EventValidationError, prefix: String = "") -> APIError {
+        let field = error.field.map { prefix.isEmpty ? $0 : prefix + "." + $0 }
+        let message = field.map { "\($0): \(error.message)" } ?? error.message
+        return APIError(.badRequest, error.code, message, field: field)
+    }
+
+    var response: Response {
+        let body = (try? CanonicalJSON.encode(ErrorResponseV1(code: code, message: message, field: field, details: details)))
+            ?? #"{"error":{"code":"internal","message":"error body could not be encoded"}}"#
+        return Response.json(body, status: status)
+    }
+}
+
+extension Response {
+    static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(body)
+        buffer.writeString("\n")
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: buffer))
+    }
+
+    static func json<T: Encodable>(encoding value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        json(try CanonicalJSON.encode(value), status: status)
+    }
+}
+
+extension Request {
+    /// The media type without parameters, lowercased: `application/json`.
+    var mediaType: String? {
+        headers[.contentType].map {
+            $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        }
+    }
+
+    /// Reads the body, refusing more than `limit` bytes with 413 before reading it when the
+    /// length is declared, and while reading when it is not.
+    func collectBody(limit: Int) async throws -> ByteBuffer {
+        if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw APIError(.contentTooLarge, "body-too-large", "the body has \(declared) bytes; the limit is \(limit)")
+        }
+        do { return try await body.collect(upTo: limit) } catch {
+            throw APIError(.contentTooLarge, "body-too-large", "the body is larger than the limit of \(limit) bytes")
+        }
+    }
+
+    func requireMediaType(_ accepted: [String]) throws {
+        guard let type = mediaType, accepted.contains(type) else {
+            throw APIError(
+                .unsupportedMediaType, "unsupported-media-type",
+                "Content-Type must be \(accepted.joined(separator: " or ")), got \(mediaType ?? "none")")
+        }
+    }
+}
+
+/// Parses JSON text; a syntax error is `400 invalid-json`.
+func parseJSON(_ bytes: some Collection<UInt8>, what: String = "the body") throws -> JSONValue {
+    do { return try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
+        throw APIError(.badRequest, "invalid-json", "\(what) is not valid JSON")
+    }
+}
+
+/// Decodes a JSON request body into a wire type; a shape error names the field.
+func decodeBody<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
+    let data = Data(buffer.readableBytesView)
+    guard (try? JSONDecoder().decode(JSONValue.self, from: data)) != nil else {
+        throw APIError(.badRequest, "invalid-json", "the body is not valid JSON")
+    }
+    do { return try JSONDecoder().decode(T.self, from: data) } catch {
+        var field: String?
+        var message = "\(error)"
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            field = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+            message = "\(field!): required"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+            DecodingError.dataCorrupted(let context):
+            field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            message = "\(field!): \(context.debugDescription)"
+        default: break
+        }
+        throw APIError(.badRequest, "invalid-request", message, field: field)
+    }
+}
+
+/// The wall clock, the one place the daemon reads it.
+func now() -> Instant {
+    Instant(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+}
+
+func newDecisionId() -> String { UUID().uuidString.lowercased() }

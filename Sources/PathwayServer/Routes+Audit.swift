@@ -1,0 +1,203 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PathwayAPI
+import PathwayCore
+import PathwayStore
+
+extension PathwayService {
+    // MARK: GET /v1/audit/decisions
+
+    @Sendable func auditList(_ request: Request, _ context: PathwayContext, _ actor: Actor) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let known: Set<String> = ["patientId", "actor", "action", "revision", "since", "until", "option", "trial", "limit", "after"]
+        for (key, _) in parameters where !known.contains(String(key)) {
+            throw APIError(
+                .badRequest, "invalid-request", "\(key): unknown filter (known: \(known.sorted().joined(separator: ", ")))",
+                field: String(key))
+        }
+        var query = AuditQuery()
+        query.patientId = parameters["patientId"].map(String.init)
+        query.actor = parameters["actor"].map(String.init)
+        query.action = parameters["action"].map(String.init)
+        query.revision = parameters["revision"].map(String.init)
+        query.optionId = parameters["option"].map(String.init)
+        query.trialId = parameters["trial"].map(String.init)
+        query.since = try time(parameters["since"], field: "since")
+        query.until = try time(parameters["until"], field: "until")
+        if let text = parameters["limit"] {
+            guard let limit = Int(text), (1...1000).contains(limit) else {
+                throw APIError(.badRequest, "invalid-request", "limit: must be a whole number 1–1000", field: "limit")
+            }
+            query.limit = limit
+        }
+        if let cursor = parameters["after"] {
+            guard let seq = AuditQuery.seq(fromCursor: String(cursor)) else {
+                throw APIError(.badRequest, "invalid-request", "after: not a cursor this daemon gave out", field: "after")
+            }
+            query.before = seq
+        }
+        let page = try await store.audit(query)
+        return try .json(encoding: AuditPageV1(records: page.records.map { $0.wire(full: false) }, next: page.next))
+    }
+
+    func time(_ text: Substring?, field: String) throws -> Int64? {
+        guard let text else { return nil }
+        guard let instant = try? Instant.parse(String(text)) else {
+            throw APIError(
+                .badRequest, "invalid-request", "\(field): must be an RFC 3339 time with offset, e.g. 2026-03-01T00:00:00Z",
+                field: field)
+        }
+        return instant.millisecondsSinceEpoch
+    }
+
+    // MARK: GET /v1/audit/decisions/{id}
+
+    @Sendable func auditShow(_ request: Request, _ context: PathwayContext, _ actor: Actor) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let record = try await store.auditRecord(id) else { throw unknownDecision(id) }
+        return try .json(encoding: record.wire(full: true))
+    }
+
+    func unknownDecision(_ id: String) -> APIError {
+        APIError(.notFound, "unknown-decision", "no audit record with decision id \(id)", field: "decisionId")
+    }
+
+    // MARK: GET /v1/audit/verify
+
+    @Sendable func auditVerify(_ request: Request, _ context: PathwayContext, _ actor: Actor) async throws -> Response {
+        var checkpoint: ChainHead?
+        if let text = request.uri.queryParameters["against"] {
+            let parts = text.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let seq = Int64(parts[0]), seq >= 0, parts[1].count == 64 else {
+                throw APIError(
+                    .badRequest, "invalid-request", "against: expected SEQ:HASH as written in a checkpoint log line",
+                    field: "against")
+            }
+            checkpoint = ChainHead(seq: seq, hash: String(parts[1]))
+        }
+        return try .json(encoding: try await store.verify(against: checkpoint))
+    }
+
+    // MARK: POST /v1/audit/decisions/{id}/replay
+
+    @Sendable func replay(_ request: Request, _ context: PathwayContext, _ actor: Actor) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let record = try await store.auditRecord(id) else { throw unknownDecision(id) }
+        let result = try await replay(record)
+        let output = try CanonicalJSON.encode(result)
+        let input = try CanonicalJSON.encode(["decisionId": id])
+        try await audit(
+            actor: actor, action: "replay", patientId: record.patientId, input: input, output: output,
+            revision: record.revision)
+        return .json(output)
+    }
+
+    /// Re-evaluates a recorded decision with the rules revision that was in force and compares.
+    func replay(_ record: AuditRecord) async throws -> ReplayResultV1 {
+        guard case .object(let input) = try parseJSON(Array(record.input.utf8), what: "the recorded input"),
+            case .object(let output) = try parseJSON(Array(record.output.utf8), what: "the recorded output"),
+            let recorded = output["evaluation"], case .array(let eventItems)? = input["events"],
+            case .string(let evaluatedAt)? = input["evaluatedAt"], let at = try? Instant.parse(evaluatedAt)
+        else {
+            throw APIError(
+                .conflict, "not-replayable",
+                "decision \(record.decisionId) (\(record.action)) holds no evaluation to replay", field: "decisionId")
+        }
+        guard let revision = record.revision, let rules = try await rules.rules(revision: revision, store: store) else {
+            throw APIError(
+                .conflict, "revision-not-archived",
+                "rules revision \(record.revision ?? "none") is not in the archive", field: "decisionId")
+        }
+        var parameters: [String: String] = [:]
+        if case .object(let members)? = input["parameters"] {
+            for (key, value) in members { if case .string(let text) = value { parameters[key] = text } }
+        }
+        var events: [Event] = []
+        for (index, item) in eventItems.enumerated() {
+            do { events.append(try EventDecoder.decode(item)) } catch {
+                return ReplayResultV1(
+                    decisionId: record.decisionId, revision: revision, status: "different",
+                    differences: [.init(path: "input.events[\(index)]", recorded: item, replayed: .string("refused: \(error)"))])
+            }
+        }
+        var patientId: String?
+        if case .object(let document) = recorded, case .string(let id)? = document["patientId"] { patientId = id }
+        let context = EvaluationContext(now: at, decisionId: record.decisionId, patientId: patientId, parameters: parameters)
+        let evaluation = rules.evaluate(PatientFacts(events: events), context: context)
+        let replayed = try parseJSON(Array(try CanonicalJSON.encode(evaluation).utf8))
+        var differences: [ReplayResultV1.Difference] = []
+        diff(recorded, replayed, path: "", into: &differences)
+        return ReplayResultV1(
+            decisionId: record.decisionId, revision: revision, status: differences.isEmpty ? "identical" : "different",
+            differences: differences)
+    }
+
+    // MARK: GET /v1/audit/export
+
+    @Sendable func auditExport(_ request: Request, _ context: PathwayContext, _ actor: Actor) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let format = parameters["format"].map(String.init) ?? "jsonl"
+        let since = try time(parameters["since"], field: "since")
+        let until = try time(parameters["until"], field: "until")
+        let contentType: String
+        switch format {
+        case "jsonl": contentType = "application/x-ndjson"
+        case "csv": contentType = "text/csv; charset=utf-8; header=present"
+        case "fhir-auditevent": contentType = "application/fhir+ndjson"
+        default:
+            throw APIError(
+                .badRequest, "invalid-request", "format: expected jsonl, csv or fhir-auditevent, got \(format)",
+                field: "format")
+        }
+        let store = store
+        let body = ResponseBody { writer in
+            if format == "csv" {
+                var header = ByteBuffer()
+                header.writeString(AuditExport.csvHeader)
+                try await writer.write(header)
+            }
+            var after: Int64 = 0
+            while true {
+                // Pages of records in sequence order, so memory stays flat however long the trail is.
+                let page = try await store.records(afterSeq: after, since: since, until: until, limit: 500)
+                guard let last = page.last else { break }
+                var buffer = ByteBuffer()
+                for record in page {
+                    buffer.writeString(try AuditExport.line(record, format: format))
+                }
+                try await writer.write(buffer)
+                after = last.seq
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: contentType], body: body)
+    }
+}
+
+extension AuditRecord {
+    func wire(full: Bool) -> AuditRecordV1 {
+        let inputValue = full ? (try? JSONDecoder().decode(JSONValue.self, from: Data(input.utf8))) : nil
+        let outputValue = full ? (try? JSONDecoder().decode(JSONValue.self, from: Data(output.utf8))) : nil
+        return AuditRecordV1(
+            seq: seq, decisionId: decisionId, at: Instant(millisecondsSinceEpoch: at).description,
+            actor: ActorV1(uid: actorUid, user: actorUser, roles: actorRoles.split(separator: ",").map(String.init)),
+            action: action, patientId: patientId, revision: revision, input: inputValue, output: outputValue,
+            prevHash: prevHash, hash: hash)
+    }
+}
+
+/// Collects the paths at which two JSON documents differ (at most 50).
+func diff(_ a: JSONValue, _ b: JSONValue, path: String, into differences: inout [ReplayResultV1.Difference]) {
+    guard differences.count < 50, a != b else { return }
+    switch (a, b) {
+    case (.object(let left), .object(let right)):
+        for key in Set(left.keys).union(right.keys).sorted() {
+            diff(left[key] ?? .null, right[key] ?? .null, path: path + "." + key, into: &differences)
+        }
+    case (.array(let left), .array(let right)) where left.count == right.count:
+        for index in left.indices { diff(left[index], right[index], path: path + "[\(index)]", into: &differences) }
+    default:
+        differences.append(.init(path: path.isEmpty ? "." : String(path.dropFirst(path.hasPrefix(".") ? 1 : 0)), recorded: a, replayed: b))
+    }
+}

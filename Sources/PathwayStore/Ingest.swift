@@ -1,0 +1,153 @@
+import Foundation
+import GRDB
+import PathwayAPI
+import PathwayCore
+
+/// A validated event with its canonical JSON (sorted keys), the form it is stored and compared in.
+public struct IncomingEvent: Sendable {
+    public var event: Event
+    public var canonical: String
+
+    public init(event: Event, canonical: String) {
+        self.event = event
+        self.canonical = canonical
+    }
+}
+
+/// The rules snapshot and parameters one request evaluates with.
+public struct EvaluationSettings: Sendable {
+    public var rules: CompiledRules
+    public var parameters: [String: String]
+
+    public init(rules: CompiledRules, parameters: [String: String]) {
+        self.rules = rules
+        self.parameters = parameters
+    }
+}
+
+/// An evaluation with everything the audit trail keeps about it.
+public struct RecordedEvaluation: Sendable {
+    public var evaluation: EvaluationV1
+    /// The evaluation document as canonical JSON: the bytes answered and the bytes audited.
+    public var json: String
+    /// `{"evaluatedAt", "events", "parameters"}` (+ `eventId` for ingestion): enough to replay it.
+    public var input: String
+
+    /// Evaluates `bodies` (canonical events of one patient, in arrival order) at `now`.
+    public static func evaluate(
+        events: [Event], bodies: [String], patientId: String?, decisionId: String, now: Instant,
+        settings: EvaluationSettings, eventId: String? = nil
+    ) throws -> RecordedEvaluation {
+        let context = EvaluationContext(
+            now: now, decisionId: decisionId, patientId: patientId, parameters: settings.parameters)
+        let evaluation = settings.rules.evaluate(PatientFacts(events: events), context: context)
+        var input = "{\"evaluatedAt\":" + (try CanonicalJSON.encode(now.description))
+        if let eventId { input += ",\"eventId\":" + (try CanonicalJSON.encode(eventId)) }
+        input += ",\"events\":[" + bodies.joined(separator: ",") + "],\"parameters\":"
+        input += try CanonicalJSON.encode(settings.parameters) + "}"
+        return RecordedEvaluation(evaluation: evaluation, json: try CanonicalJSON.encode(evaluation), input: input)
+    }
+
+    /// Options by id and trials as `trial:<id>`, each with its status: what `changes` compares.
+    public var summary: [String: String] {
+        var summary: [String: String] = [:]
+        for option in evaluation.options { summary[option.id] = option.status }
+        for trial in evaluation.trials { summary["trial:" + trial.id] = trial.status }
+        return summary
+    }
+
+    /// What the decision offered: options recommended or to consider, trials not ineligible.
+    public var subjects: [(subject: String, status: String)] {
+        evaluation.options.filter { ["recommended", "consider"].contains($0.status) && !$0.id.hasPrefix("trial:") }
+            .map { ($0.id, $0.status) }
+            + evaluation.trials.filter { $0.status != "ineligible" }.map { ("trial:" + $0.id, $0.status) }
+    }
+}
+
+public func changes(from old: [String: String]?, to new: [String: String]) -> [ChangeV1] {
+    let ids = Set(new.keys).union(old?.keys ?? [:].keys).sorted()
+    return ids.compactMap { id in
+        let before = old?[id]
+        let after = new[id]
+        return before == after ? nil : ChangeV1(id: id, from: before, to: after)
+    }
+}
+
+extension Store {
+    /// Stores events and the decision each causes, in one transaction with their audit records.
+    /// Returns one result per event, in order; a rejected event stores nothing.
+    public func ingest(
+        _ items: [IncomingEvent], actor: Actor, settings: EvaluationSettings, receivedAt: Instant
+    ) async throws -> [Result<EventResultV1, Rejection>] {
+        try await write { transaction in
+            try items.map { item in try transaction.ingest(item, actor: actor, settings: settings, at: receivedAt) }
+        }
+    }
+}
+
+extension WriteTransaction {
+    func ingest(_ item: IncomingEvent, actor: Actor, settings: EvaluationSettings, at now: Instant) throws
+        -> Result<EventResultV1, Rejection>
+    {
+        let event = item.event
+        if let stored = try storedEvent(event.id) {
+            guard stored.body == item.canonical else {
+                return .failure(
+                    Rejection(
+                        status: 409, code: "event-id-conflict",
+                        message: "event \(event.id) was already stored with different content; nothing was stored",
+                        field: "id"))
+            }
+            return .success(EventResultV1(eventId: event.id, status: "duplicate", decisionId: stored.decisionId, changes: []))
+        }
+        if case .retraction(let target) = event.effect {
+            guard let stored = try storedEvent(target), stored.patientId == event.patientId else {
+                return .failure(
+                    Rejection(
+                        status: 400, code: "invalid-event",
+                        message: "no event \(target) of patient \(event.patientId) to retract", field: "data.eventId"))
+            }
+        }
+        var entry = try patient(event.patientId)
+        entry.events.append(event)
+        entry.bodies.append(item.canonical)
+        let decisionId = UUID().uuidString.lowercased()
+        let recorded = try RecordedEvaluation.evaluate(
+            events: entry.events, bodies: entry.bodies, patientId: event.patientId, decisionId: decisionId, now: now,
+            settings: settings, eventId: event.id)
+        let summary = recorded.summary
+        let result = EventResultV1(
+            eventId: event.id, status: "accepted", decisionId: decisionId,
+            changes: changes(from: entry.exists ? entry.summary : nil, to: summary))
+
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO events (id, patient_id, type, occurred_at, received_at, body, decision_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            event.id, event.patientId, event.type, event.occurredAt.millisecondsSinceEpoch,
+            now.millisecondsSinceEpoch, item.canonical, decisionId,
+        ])
+        let summaryJSON = try CanonicalJSON.encode(summary)
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO patients (id, event_count, first_seen_at, updated_at, last_decision_id, last_summary)
+                VALUES (?, 1, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET event_count = event_count + 1, updated_at = excluded.updated_at,
+                    last_decision_id = excluded.last_decision_id, last_summary = excluded.last_summary
+                """
+        ).execute(arguments: [
+            event.patientId, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, decisionId, summaryJSON,
+        ])
+        let output = "{\"evaluation\":" + recorded.json + ",\"response\":" + (try CanonicalJSON.encode(result)) + "}"
+        try appendAudit(
+            decisionId: decisionId, at: now, actor: actor, action: "event", patientId: event.patientId,
+            revision: settings.rules.revision, input: recorded.input, output: output, subjects: recorded.subjects)
+
+        entry.summary = summary
+        entry.exists = true
+        state.store(entry, for: event.patientId)
+        return .success(result)
+    }
+}

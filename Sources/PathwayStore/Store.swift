@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import PathwayAPI
+import PathwayCore
+
+/// The daemon's database: events, patients, the audit chain and the rules archive, in one SQLite
+/// file in WAL mode. Reads go to GRDB's reader pool; every write goes through the one writer.
+public final class Store: Sendable {
+    public enum Synchronous: String, Sendable {
+        /// Every commit is synced: an acknowledged write survives power loss. The default.
+        case full
+        /// Commits are synced at checkpoints only: survives a crash of the daemon, not of the machine.
+        case normal
+    }
+
+    public let path: String
+    let pool: DatabasePool
+    let writer: GroupCommitWriter
+
+    /// Opens (creating if needed) and migrates the database, and starts the writer.
+    public init(path: String, synchronous: Synchronous = .full) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.label = "pathwayd"
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Schema.migrator.migrate(pool)
+        // GRDB sets synchronous=NORMAL on the writer when it enables WAL; set ours after, on the
+        // writer, and read it back there (a reader would report its own value).
+        let level = try pool.writeWithoutTransaction { db -> Int in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous == .full ? "FULL" : "NORMAL")")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+        }
+        guard level == (synchronous == .full ? 2 : 1) else {
+            throw StorageUnavailable(description: "PRAGMA synchronous is \(level) on the writer, expected \(synchronous)")
+        }
+        let head = try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").map {
+                ChainHead(seq: $0[0], hash: $0[1])
+            } ?? ChainHead(seq: 0, hash: AuditRecord.genesisHash)
+        }
+        writer = GroupCommitWriter(pool: pool, state: WriterState(head: head))
+    }
+
+    /// Commits what is queued, stops the writer, checkpoints the WAL into the database and closes.
+    public func close() throws {
+        writer.stop()
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        try pool.close()
+    }
+
+    /// Runs `work` in the writer's next transaction; returns after that transaction committed.
+    /// Throws `Rejection` (this request undone) or `StorageUnavailable` (nothing of it stored).
+    @discardableResult
+    public func write<T: Sendable>(_ work: @escaping @Sendable (WriteTransaction) throws -> T) async throws -> T {
+        try await writer.submit(work)
+    }
+
+    /// Group-commit counters: transactions, requests in them, failed transactions.
+    public var writerCounts: (batches: Int, jobs: Int, failed: Int) {
+        (writer.metrics.batches.current, writer.metrics.jobs.current, writer.metrics.failedBatches.current)
+    }
+
+    public func read<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(work) } catch let error as DatabaseError {
+            throw StorageUnavailable(description: "\(error)")
+        }
+    }
+
+    // MARK: Reads
+
+    /// The patient's stored events in arrival order, or nil for a patient never seen.
+    public func patientEvents(_ id: String) async throws -> (events: [Event], bodies: [String], lastDecisionId: String)? {
+        try await read { db in
+            guard
+                let last = try String.fetchOne(
+                    db, sql: "SELECT last_decision_id FROM patients WHERE id = ?", arguments: [id])
+            else { return nil }
+            let bodies = try String.fetchAll(
+                db, sql: "SELECT body FROM events WHERE patient_id = ? ORDER BY seq", arguments: [id])
+            return (try bodies.map(StoredEvents.decode), bodies, last)
+        }
+    }
+
+    /// Every patient id, in order.
+    public func patientIds() async throws -> [String] {
+        try await read { db in try String.fetchAll(db, sql: "SELECT id FROM patients ORDER BY id") }
+    }
+
+    /// The sources of an archived rules revision.
+    public func archivedRules(_ revision: String) async throws -> [RuleSource]? {
+        try await read { db in
+            guard
+                let text = try String.fetchOne(
+                    db, sql: "SELECT sources FROM rules_revisions WHERE revision = ?", arguments: [revision])
+            else { return nil }
+            let files = try JSONDecoder().decode([[String: String]].self, from: Data(text.utf8))
+            return files.map { RuleSource(name: $0["name"] ?? "", contents: $0["contents"] ?? "") }
+        }
+    }
+
+    public var head: ChainHead {
+        get async throws {
+            try await read { db in
+                try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").map {
+                    ChainHead(seq: $0[0], hash: $0[1])
+                } ?? ChainHead(seq: 0, hash: AuditRecord.genesisHash)
+            }
+        }
+    }
+}
+
+extension AuditRecord {
+    init(row: Row) {
+        self.init(
+            seq: row["seq"], decisionId: row["decision_id"], at: row["at"], actorUid: row["actor_uid"],
+            actorUser: row["actor_user"], actorRoles: row["actor_roles"], action: row["action"],
+            patientId: row["patient_id"], revision: row["revision"], input: row["input"], output: row["output"],
+            prevHash: row["prev_hash"], hash: row["hash"])
+    }
+}

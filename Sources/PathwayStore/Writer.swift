@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+
+/// A request's work inside the writer's transaction. Throwing `Rejection` undoes this job alone
+/// (a savepoint); any other error fails the whole batch, which is rolled back and answered 503.
+public struct Rejection: Error, Sendable {
+    public var status: Int
+    public var code: String
+    public var message: String
+    public var field: String?
+
+    public init(status: Int, code: String, message: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+}
+
+/// The storage could not commit: nothing of the request remains, and it was not acknowledged.
+public struct StorageUnavailable: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// The one writer. Every write of the daemon runs here, on one thread, and requests that arrive
+/// while a transaction is being synced are committed together in the next one (group commit).
+/// A caller's `submit` returns only after the transaction holding its work has committed.
+final class GroupCommitWriter: @unchecked Sendable {
+    private struct Pending {
+        var run: (WriteTransaction) throws -> Void
+        var commit: () -> Void
+        var fail: (any Error) -> Void
+    }
+
+    private let condition = NSCondition()
+    private var pending: [Pending] = []  // guarded by `condition`
+    private var stopping = false  // guarded by `condition`
+    private var stopped = false  // guarded by `condition`
+    private let pool: DatabasePool
+    private let state: WriterState  // only used on the writer thread
+    private let maxBatch: Int
+    let metrics: WriterMetrics
+
+    init(pool: DatabasePool, state: WriterState, maxBatch: Int = 1024) {
+        self.pool = pool
+        self.state = state
+        self.maxBatch = maxBatch
+        self.metrics = WriterMetrics()
+        let thread = Thread { [self] in loop() }
+        thread.name = "pathwayd-writer"
+        thread.start()
+    }
+
+    /// Runs `work` in the next transaction and returns its result once that transaction commits.
+    func submit<T: Sendable>(_ work: @escaping @Sendable (WriteTransaction) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let box = ResultBox<T>()
+            let job = Pending(
+                run: { transaction in box.value = try work(transaction) },
+                commit: { continuation.resume(returning: box.value!) },
+                fail: { continuation.resume(throwing: $0) })
+            condition.lock()
+            if stopped {
+                condition.unlock()
+                continuation.resume(throwing: StorageUnavailable(description: "the database is closed"))
+                return
+            }
+            pending.append(job)
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Commits what is queued, then stops the thread. Later submissions fail.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        while !stopped { condition.wait() }
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while pending.isEmpty && !stopping { condition.wait() }
+            if pending.isEmpty && stopping {
+                stopped = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let batch = Array(pending.prefix(maxBatch))
+            pending.removeFirst(batch.count)
+            condition.unlock()
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Pending]) {
+        var outcomes: [Result<Void, any Error>] = []
+        outcomes.reserveCapacity(batch.count)
+        let saved = state.head
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    let transaction = WriteTransaction(db: db, state: state)
+                    for job in batch {
+                        let before = state.head
+                        try db.execute(sql: "SAVEPOINT job")
+                        do {
+                            try job.run(transaction)
+                            try db.execute(sql: "RELEASE job")
+                            outcomes.append(.success(()))
+                        } catch let rejection as Rejection {
+                            try db.execute(sql: "ROLLBACK TO job")
+                            try db.execute(sql: "RELEASE job")
+                            state.rollBack(to: before)
+                            outcomes.append(.failure(rejection))
+                        }
+                    }
+                    return .commit
+                }
+            }
+        } catch {
+            // Nothing of the batch is on disk: forget what it changed in memory and refuse it all.
+            state.rollBack(to: saved)
+            metrics.failedBatches.add(1)
+            let failure = StorageUnavailable(description: "\(error)")
+            for job in batch { job.fail(failure) }
+            return
+        }
+        metrics.batches.add(1)
+        metrics.jobs.add(batch.count)
+        for (job, outcome) in zip(batch, outcomes) {
+            switch outcome {
+            case .success: job.commit()
+            case .failure(let error): job.fail(error)
+            }
+        }
+    }
+}
+
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: T?
+}
+
+/// Counters read by `/v1/metrics`.
+final class WriterMetrics: @unchecked Sendable {
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func add(_ amount: Int) { lock.withLock { value += amount } }
+        var current: Int { lock.withLock { value } }
+    }
+    let batches = Counter()
+    let jobs = Counter()
+    let failedBatches = Counter()
+}
