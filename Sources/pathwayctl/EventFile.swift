@@ -6,6 +6,21 @@ import PathwayCore
 /// cases file like shared/cases/examples.json (`{"cases": [{"name", "events"}]}`) with a case chosen.
 enum EventFile {
     static func load(_ path: String, case chosen: String?) throws -> [Event] {
+        try documents(path, case: chosen).enumerated().map { index, json in
+            do { return try EventDecoder.decode(json) } catch let error as EventValidationError {
+                throw CLIError("\(path): event \(index + 1): \(error.code): \(error)")
+            }
+        }
+    }
+
+    /// The events as JSON text, unvalidated: for posting to the daemon, which validates them.
+    static func rawEvents(_ path: String, case chosen: String?) throws -> [String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try documents(path, case: chosen).map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+    }
+
+    private static func documents(_ path: String, case chosen: String?) throws -> [JSONValue] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let documents: [JSONValue]
         if let whole = try? JSONDecoder().decode(JSONValue.self, from: data) {
@@ -19,11 +34,7 @@ enum EventFile {
                     }
                 }
         }
-        return try documents.enumerated().map { index, json in
-            do { return try EventDecoder.decode(json) } catch let error as EventValidationError {
-                throw CLIError("\(path): event \(index + 1): \(error.code): \(error)")
-            }
-        }
+        return documents
     }
 
     private static func events(in whole: JSONValue, case chosen: String?) throws -> [JSONValue] {

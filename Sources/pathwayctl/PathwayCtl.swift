@@ -4,12 +4,17 @@ import ArgumentParser
 struct PathwayCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pathwayctl",
-        abstract: "Work with pathwayd rule packs offline: check, test, evaluate, benchmark.",
-        subcommands: [Rules.self, Eval.self, Bench.self]
+        abstract: "Talk to pathwayd, and work with rule packs offline.",
+        discussion: "The daemon's socket: --socket, else $PATHWAYD_SOCKET, else --config's socket.path, else .run/pathwayd.sock.",
+        subcommands: [
+            Post.self, Patient.self, Recommend.self, WhatIf.self, Feedback.self, Audit.self, Report.self, Rules.self,
+            Eval.self, Bench.self,
+        ]
     )
 }
 
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check or test a rules directory.", subcommands: [Check.self, Test.self])
+        abstract: "Offline: check or test a rules directory. Online: status, reload, impact.",
+        subcommands: [Check.self, Test.self, Status.self, Reload.self, Impact.self])
 }

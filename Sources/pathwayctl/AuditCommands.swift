@@ -1,0 +1,193 @@
+import ArgumentParser
+import Foundation
+import PathwayAPI
+import PathwayClient
+import PathwayCore
+import PathwayRulesIO
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Query, verify, replay and export the audit trail (auditor role).",
+        subcommands: [List.self, Show.self, Verify.self, Replay.self, Export.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Audit records, newest first, with filters and paging.")
+        @OptionGroup var connection: Connection
+        @Option(help: "Patient id.") var patient: String?
+        @Option(help: "User name or uid.") var actor: String?
+        @Option(help: "event, view, what-if, feedback, denied, rules-reload, replay, rules-impact.") var action: String?
+        @Option(help: "Rules revision.") var revision: String?
+        @Option(help: "Decisions that offered this option.") var option: String?
+        @Option(help: "Decisions in which this trial (NCT id) was eligible or potentially eligible.") var trial: String?
+        @Option(help: "From (RFC 3339).") var since: String?
+        @Option(help: "Until, exclusive (RFC 3339).") var until: String?
+        @Option(help: "Records per page (1–1000).") var limit: Int = 50
+        @Option(help: "The cursor printed after a page.") var after: String?
+
+        func run() throws {
+            var query = ["limit=\(limit)"]
+            for (key, value) in [
+                ("patientId", patient), ("actor", actor), ("action", action), ("revision", revision), ("option", option),
+                ("trial", trial), ("since", since), ("until", until), ("after", after),
+            ] {
+                if let value { query.append("\(key)=\(percentEncoded(value))") }
+            }
+            let response = try connection.call("GET", "/v1/audit/decisions?" + query.joined(separator: "&"))
+            if connection.printJSON(response) { return }
+            let page = try connection.decode(AuditPageV1.self, response)
+            print("seq      at                        action        actor          patient          decision")
+            for record in page.records {
+                print(
+                    "\(String(record.seq).padding(toLength: 8, withPad: " ", startingAt: 0)) \(record.at.padding(toLength: 25, withPad: " ", startingAt: 0)) \(record.action.padding(toLength: 13, withPad: " ", startingAt: 0)) \(record.actor.user.padding(toLength: 14, withPad: " ", startingAt: 0)) \((record.patientId ?? "-").padding(toLength: 16, withPad: " ", startingAt: 0)) \(record.decisionId)"
+                )
+            }
+            if let next = page.next { print("more: --after \(next)") }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One full record: input, output, hashes.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The decision id.") var decisionId: String
+
+        func run() throws {
+            let response = try connection.call("GET", "/v1/audit/decisions/\(percentEncoded(decisionId))")
+            if connection.printJSON(response) { return }
+            let record = try connection.decode(AuditRecordV1.self, response)
+            print("decision  \(record.decisionId)\nsequence  \(record.seq)\nat        \(record.at)")
+            print("actor     \(record.actor.user) (uid \(record.actor.uid)) roles \(record.actor.roles.joined(separator: ","))")
+            print("action    \(record.action)\npatient   \(record.patientId ?? "-")\nrevision  \(record.revision ?? "-")")
+            print("prevHash  \(record.prevHash)\nhash      \(record.hash)")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            if let input = record.input { print("input\n" + String(decoding: try encoder.encode(input), as: UTF8.self)) }
+            if let output = record.output { print("output\n" + String(decoding: try encoder.encode(output), as: UTF8.self)) }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Walk the hash chain; name the first broken record. Exit 1 when broken.")
+        @OptionGroup var connection: Connection
+        @Option(help: "A checkpoint SEQ:HASH from the daemon's log: detects a truncated tail.") var against: String?
+
+        func run() throws {
+            let path = "/v1/audit/verify" + (against.map { "?against=\(percentEncoded($0))" } ?? "")
+            let response = try connection.call("GET", path)
+            let result = try connection.decode(AuditVerificationV1.self, response)
+            if !connection.printJSON(response) {
+                if let broken = result.firstBroken {
+                    print("BROKEN at record \(broken.seq) (\(broken.problem)): \(broken.message)")
+                } else {
+                    let rate = result.seconds > 0 ? Int(Double(result.records) / result.seconds) : 0
+                    print(
+                        "ok: \(result.records) records, head \(result.head.map { "\($0.seq):\($0.hash)" } ?? "empty"), \(String(format: "%.3f", result.seconds)) s (\(rate) records/s)"
+                    )
+                }
+            }
+            if result.status != "ok" { throw ExitCode(1) }
+        }
+    }
+
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-evaluate a decision with the archived rules revision; exit 1 if it differs.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The decision id.") var decisionId: String
+
+        func run() throws {
+            let response = try connection.call("POST", "/v1/audit/decisions/\(percentEncoded(decisionId))/replay", body: [])
+            let result = try connection.decode(ReplayResultV1.self, response)
+            if !connection.printJSON(response) {
+                print("\(result.decisionId) under \(result.revision): \(result.status)")
+                for difference in result.differences {
+                    print("  \(difference.path): recorded \(text(difference.recorded)), replayed \(text(difference.replayed))")
+                }
+            }
+            if result.status != "identical" { throw ExitCode(1) }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stream the audit trail as JSON Lines, CSV or FHIR AuditEvent NDJSON.")
+        @OptionGroup var connection: Connection
+        @Option(help: "jsonl, csv or fhir-auditevent.") var format: String = "jsonl"
+        @Option(help: "From (RFC 3339).") var since: String?
+        @Option(help: "Until, exclusive (RFC 3339).") var until: String?
+
+        func run() throws {
+            var query = ["format=\(percentEncoded(format))"]
+            if let since { query.append("since=\(percentEncoded(since))") }
+            if let until { query.append("until=\(percentEncoded(until))") }
+            let client = UnixHTTPClient(socketPath: try connection.socketPath())
+            var failed: [UInt8] = []
+            var status = 0
+            do {
+                let response = try client.request("GET", "/v1/audit/export?" + query.joined(separator: "&"), sink: { piece in
+                    FileHandle.standardOutput.write(Data(piece))
+                })
+                status = response.status
+                failed = response.body
+            } catch {
+                printError("pathwayctl: \(error)")
+                throw ExitCode(2)
+            }
+            if status != 200 {
+                printError("pathwayctl: export failed with \(status) \(String(decoding: failed, as: UTF8.self))")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+extension Rules {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The rules the daemon is running.")
+        @OptionGroup var connection: Connection
+
+        func run() throws {
+            let response = try connection.call("GET", "/v1/rules")
+            if connection.printJSON(response) { return }
+            let status = try connection.decode(RulesStatusV1.self, response)
+            print("revision \(status.revision)\nloaded   \(status.loadedAt) from \(status.directory)")
+            print("packs    " + status.packs.map { "\($0.id) \($0.version)" }.joined(separator: ", "))
+            print("counts   " + status.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            print("params   " + status.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+        }
+    }
+
+    struct Reload: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask the daemon to reload its rules directory; an invalid set is refused with every problem.")
+        @OptionGroup var connection: Connection
+
+        func run() throws {
+            let response = try connection.call("POST", "/v1/rules/reload", body: [])
+            if connection.printJSON(response) { return }
+            let result = try connection.decode(ReloadResultV1.self, response)
+            print("\(result.status): \(result.from) → \(result.to)")
+        }
+    }
+
+    struct Impact: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Which stored patients' options or trial statuses would change under the rules in DIR. Changes nothing.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The candidate rules directory.") var directory: String
+
+        func run() throws {
+            let sources = try RuleDirectory.load(directory)
+            let request = RulesImpactRequestV1(
+                sources: sources.map { .init(name: $0.name, contents: $0.contents) }, label: directory)
+            let response = try connection.call("POST", "/v1/rules/impact", body: Array(try JSONEncoder().encode(request)))
+            if connection.printJSON(response) { return }
+            let impact = try connection.decode(RulesImpactV1.self, response)
+            print("running \(impact.running)\ncandidate \(impact.candidate)")
+            print("\(impact.patients) patients evaluated, \(impact.changed.count) would change")
+            for patient in impact.changed {
+                print("  \(patient.patientId)")
+                for change in patient.changes { print("    \(change.id): \(change.from ?? "—") → \(change.to ?? "—")") }
+            }
+        }
+    }
+}
