@@ -103,10 +103,7 @@ let package = Package(
         // Runs the real daemon binary on a real socket and database.
         .testTarget(
             name: "PathwayDaemonTests",
-            dependencies: [
-                "PathwayAPI", "PathwayClient", "PathwayStore",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ],
+            dependencies: ["PathwayAPI", "PathwayClient"],
             swiftSettings: strict
         ),
     ]

@@ -89,14 +89,12 @@ public enum Daemon {
             configuration: .init(
                 services: [
                     .init(service: app), .init(service: reloads), .init(service: checkpoints),
+                    // Last, so it is the first to hear of the shutdown: STOPPING=1 before the drain.
+                    .init(service: StoppingNotifier(notifier: notifier)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await withGracefulShutdownHandler {
-            try await group_.run()
-        } onGracefulShutdown: {
-            notifier.notify(["STOPPING=1", "STATUS=stopping: finishing requests in flight"])
-        }
+        try await group_.run()
         try await logCheckpoint(store, logger, "stop")
         try store.close()
         unlink(socketPath)
@@ -206,6 +204,16 @@ struct SignalReloadService: Service {
                 logger.error("reload failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+/// Tells systemd `STOPPING=1` as soon as a graceful shutdown begins.
+struct StoppingNotifier: Service {
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        notifier.notify(["STOPPING=1", "STATUS=stopping: finishing requests in flight"])
     }
 }
 

@@ -35,7 +35,9 @@ struct PathwayDaemon: AsyncParsableCommand {
         if let database { configuration.database.path = database }
         if let rules { configuration.rules.directory = rules }
         if printConfig {
-            print(configuration)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(configuration), as: UTF8.self))
             return
         }
         guard let level = Logger.Level(rawValue: logLevel) else {

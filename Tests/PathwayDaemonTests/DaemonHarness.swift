@@ -1,0 +1,246 @@
+import Foundation
+import Glibc
+import PathwayAPI
+import PathwayClient
+import Testing
+
+/// The repository root, found from this file's path.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// Where `swift build` put the binaries the tests run.
+let binaries: URL = {
+    let bundle = Bundle.main.bundleURL
+    let candidates = [bundle.deletingLastPathComponent(), bundle, repositoryRoot.appendingPathComponent(".build/debug")]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("pathwayd").path) }
+        ?? candidates[2]
+}()
+
+/// A real pathwayd process on a real socket and database in a fresh temporary directory.
+final class DaemonHarness: @unchecked Sendable {
+    let directory: URL
+    let rulesDirectory: URL
+    var socket: String { directory.appendingPathComponent("d.sock").path }
+    var database: String { directory.appendingPathComponent("d.sqlite").path }
+    var configPath: String { directory.appendingPathComponent("pathwayd.yaml").path }
+    private(set) var process: Process?
+    let logPath: String
+    var environment: [String: String] = [:]
+
+    /// - Parameters:
+    ///   - copyRules: run on a private copy of Rules/ (for tests that change the rules).
+    ///   - socketMode: e.g. "0666" when another uid must be able to connect.
+    ///   - roles: YAML for the `roles:` mapping.
+    init(copyRules: Bool = false, socketMode: String = "0660", roles: String? = nil) throws {
+        // Short: a socket path has at most 107 bytes.
+        directory = URL(fileURLWithPath: "/tmp/pw-" + String(UUID().uuidString.prefix(8)))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        chmod(directory.path, 0o755)
+        logPath = directory.appendingPathComponent("daemon.log").path
+        if copyRules {
+            rulesDirectory = directory.appendingPathComponent("rules")
+            try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("Rules"), to: rulesDirectory)
+        } else {
+            rulesDirectory = repositoryRoot.appendingPathComponent("Rules")
+        }
+        let roleYAML =
+            roles ?? """
+                  ehr:       { users: ["@self"] }
+                  clinician: { users: ["@self"] }
+                  auditor:   { users: ["@self"] }
+                  admin:     { users: ["@self"] }
+                """
+        let config = """
+            socket:   { path: \(socket), mode: "\(socketMode)" }
+            database: { path: \(database), synchronous: full }
+            rules:    { directory: \(rulesDirectory.path) }
+            roles:
+            \(roleYAML)
+            limits:   { maxBodyBytes: 65536, maxConnections: 64, idleTimeoutSeconds: 30 }
+            audit:    { checkpointIntervalSeconds: 3600 }
+            """
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts the daemon and waits until it answers `/v1/health`.
+    func start(arguments extra: [String] = []) throws {
+        let process = Process()
+        process.executableURL = binaries.appendingPathComponent("pathwayd")
+        process.arguments = ["--config", configPath] + extra
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "NOTIFY_SOCKET")
+        environment.merge(self.environment) { $1 }
+        process.environment = environment
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if !process.isRunning { throw HarnessError("pathwayd exited with \(process.terminationStatus):\n\(self.log)") }
+            if let response = try? UnixHTTPClient(socketPath: socket).request("GET", "/v1/health"), response.status == 200 {
+                return
+            }
+            usleep(20_000)
+        }
+        throw HarnessError("pathwayd did not answer within 60 s:\n\(self.log)")
+    }
+
+    /// SIGTERM, then waits for the exit; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard let process else { return -1 }
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    func crash() {
+        guard let process else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    func signal(_ number: Int32) {
+        if let process { kill(process.processIdentifier, number) }
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func client() -> UnixHTTPClient { UnixHTTPClient(socketPath: socket) }
+
+    // MARK: Requests
+
+    @discardableResult
+    func post(_ event: JSONValue) throws -> UnixHTTPClient.Response {
+        try client().request("POST", "/v1/events", body: encode(event), contentType: "application/json")
+    }
+
+    @discardableResult
+    func postNDJSON(_ events: [JSONValue]) throws -> UnixHTTPClient.Response {
+        let body = try events.map { String(decoding: try encode($0), as: UTF8.self) }.joined(separator: "\n")
+        return try client().request("POST", "/v1/events", body: Array(body.utf8), contentType: "application/x-ndjson")
+    }
+
+    func get(_ path: String) throws -> UnixHTTPClient.Response {
+        try client().request("GET", path)
+    }
+
+    func getJSON<T: Decodable>(_ type: T.Type, _ path: String) throws -> T {
+        let response = try get(path)
+        guard response.status == 200 else { throw HarnessError("GET \(path): \(response.status) \(response.text)") }
+        return try JSONDecoder().decode(T.self, from: Data(response.body))
+    }
+
+    /// Runs SQL with the sqlite3 command-line tool and returns its output lines.
+    func sql(_ statement: String) throws -> [String] {
+        try run("/usr/bin/sqlite3", [database, statement]).output.split(separator: "\n").map(String.init)
+    }
+
+    /// The bytes of the database file and its WAL: what must not change when a request is refused.
+    func databaseBytes() throws -> [Data] {
+        try [database, database + "-wal"].map { path in
+            FileManager.default.fileExists(atPath: path) ? try Data(contentsOf: URL(fileURLWithPath: path)) : Data()
+        }
+    }
+}
+
+func encode(_ value: JSONValue) throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return Array(try encoder.encode(value))
+}
+
+func json(_ response: UnixHTTPClient.Response) throws -> JSONValue {
+    try JSONDecoder().decode(JSONValue.self, from: Data(response.body))
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct Run {
+    var status: Int32
+    var output: String
+    var errors: String
+}
+
+/// Runs a program to completion.
+func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = repositoryRoot
+    if let environment { process.environment = environment }
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    let err = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(
+        status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+        errors: String(decoding: err, as: UTF8.self))
+}
+
+/// Events for tests: a complete first-line pleural patient, with ids unique to `patient`.
+func pleuralPatient(_ patient: String, ecog: Int = 1) -> [JSONValue] {
+    func event(_ n: Int, _ type: String, _ at: String, _ data: JSONValue) -> JSONValue {
+        ["id": .string("\(patient)-\(n)"), "patientId": .string(patient), "type": .string(type),
+         "occurredAt": .string(at), "source": "test-ehr", "data": data]
+    }
+    return [
+        event(1, "demographics", "2026-01-05T09:00:00Z", ["birthDate": "1958-04-02", "sex": "male", "weightKg": 78]),
+        event(2, "diagnosis", "2026-01-10T09:00:00Z", ["cancer": "pleural-mesothelioma", "histology": "epithelioid", "histologyConfirmed": true]),
+        event(3, "staging", "2026-01-12T09:00:00Z", ["edition": "ajcc8", "t": "T3", "n": "N1", "m": "M0"]),
+        event(4, "performance-status", "2026-01-12T10:00:00Z", ["scale": "ecog", "value": .number(Double(ecog))]),
+        event(5, "condition", "2026-01-12T10:00:00Z", ["code": "autoimmune-disease", "status": "absent"]),
+        event(6, "condition", "2026-01-12T10:00:00Z", ["code": "organ-transplant", "status": "absent"]),
+        event(7, "metastasis", "2026-01-12T10:00:00Z", ["site": "brain", "status": "absent"]),
+    ]
+}
+
+func readExamples() throws -> [(name: String, events: [JSONValue])] {
+    let data = try Data(contentsOf: repositoryRoot.appendingPathComponent("Tests/PathwayCoreTests/Fixtures/examples.json"))
+    guard case .object(let root) = try JSONDecoder().decode(JSONValue.self, from: data), case .array(let cases)? = root["cases"]
+    else { throw HarnessError("examples.json has no cases") }
+    return cases.compactMap { item in
+        guard case .object(let fields) = item, case .string(let name)? = fields["name"], case .array(let events)? = fields["events"]
+        else { return nil }
+        return (name, events)
+    }
+}
+
+extension JSONValue {
+    func at(_ path: String) -> JSONValue? {
+        var current: JSONValue? = self
+        for part in path.split(separator: ".") {
+            if case .object(let members)? = current { current = members[String(part)] } else if case .array(let items)? = current,
+                let index = Int(part), items.indices.contains(index)
+            {
+                current = items[index]
+            } else {
+                return nil
+            }
+        }
+        return current
+    }
+
+    var string: String? { if case .string(let text) = self { text } else { nil } }
+    var array: [JSONValue]? { if case .array(let items) = self { items } else { nil } }
+    var number: Double? { if case .number(let value) = self { value } else { nil } }
+}

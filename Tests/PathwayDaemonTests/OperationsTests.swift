@@ -1,0 +1,280 @@
+import Foundation
+import Glibc
+import PathwayAPI
+import PathwayClient
+import Synchronization
+import Testing
+
+/// The daemon as the ops engineer runs it: roles, signals, crashes, reloads, systemd.
+@Suite("pathwayd operations", .serialized)
+struct OperationsTests {
+    @Test(
+        "a peer with no role may read health only; the refusal is answered 403 and audited",
+        .enabled(if: getuid() == 0, "needs root to run the client as another uid"))
+    func peerWithoutRole() throws {
+        let daemon = try DaemonHarness(socketMode: "0666")
+        try daemon.start()
+        defer { daemon.stop() }
+        try daemon.postNDJSON(pleuralPatient("ROLE-1"))
+        func asNobody(_ arguments: [String]) throws -> Run {
+            try run(
+                "/usr/bin/setpriv",
+                ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "-w", "\n%{http_code}",
+                 "--unix-socket", daemon.socket] + arguments)
+        }
+        let health = try asNobody(["http://localhost/v1/health"])
+        #expect(health.output.hasSuffix("\n200"), "\(health.output) \(health.errors)")
+        let before = try daemon.sql("SELECT count(*) FROM audit WHERE action = 'denied'")
+        for path in ["/v1/patients/ROLE-1", "/v1/patients/ROLE-1/recommendations", "/v1/audit/verify", "/v1/rules", "/v1/metrics"] {
+            let refused = try asNobody(["http://localhost" + path])
+            #expect(refused.output.hasSuffix("\n403"), "\(path): \(refused.output)")
+            #expect(refused.output.contains("\"code\":\"forbidden\""))
+        }
+        let post = try asNobody(["-X", "POST", "-H", "Content-Type: application/json", "--data", "{}", "http://localhost/v1/events"])
+        #expect(post.output.hasSuffix("\n403"))
+        #expect(before == ["0"])
+        #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'denied' AND actor_uid = 65534") == ["6"])
+        #expect(try daemon.sql("SELECT patient_id FROM audit WHERE action = 'denied' AND input LIKE '%recommendations%'") == ["ROLE-1"])
+        // Roles by group: a clinician by group id reads the patient.
+        #expect(try daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
+    }
+
+    @Test(
+        "roles come from the configuration by user or group, name or id",
+        .enabled(if: getuid() == 0, "needs root to run the client as another uid"))
+    func rolesByGroup() throws {
+        let daemon = try DaemonHarness(
+            socketMode: "0666",
+            roles: """
+                  ehr:       { users: ["@self"] }
+                  clinician: { groups: ["65534"] }
+                  auditor:   { users: [root] }
+                  admin:     { users: ["0"] }
+                """)
+        try daemon.start()
+        defer { daemon.stop() }
+        try daemon.postNDJSON(pleuralPatient("GRP-1"))
+        let asNobody = try run(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "-w", "\n%{http_code}",
+             "--unix-socket", daemon.socket, "http://localhost/v1/patients/GRP-1/recommendations"])
+        #expect(asNobody.output.hasSuffix("\n200"), "\(asNobody.output)")
+        // root is not a clinician here.
+        #expect(try daemon.get("/v1/patients/GRP-1").status == 403)
+        #expect(try daemon.get("/v1/metrics").status == 200)
+    }
+
+    @Test("SIGTERM finishes and exits 0; a second daemon on a live socket refuses to start; a stale socket is replaced")
+    func lifecycle() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let second = Process()
+        second.executableURL = binaries.appendingPathComponent("pathwayd")
+        second.arguments = ["--config", daemon.configPath]
+        let errors = Pipe()
+        second.standardError = errors
+        second.standardOutput = Pipe()
+        try second.run()
+        second.waitUntilExit()
+        #expect(second.terminationStatus != 0)
+        #expect(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("another pathwayd"))
+        #expect(try daemon.get("/v1/health").status == 200, "the first daemon must keep its socket")
+
+        #expect(daemon.stop() == 0)
+        #expect(daemon.log.contains("audit checkpoint"))
+        #expect(daemon.log.contains("database closed"))
+        // After a crash the socket file stays behind; the next start replaces it.
+        try daemon.start()
+        daemon.crash()
+        #expect(FileManager.default.fileExists(atPath: daemon.socket))
+        try daemon.start()
+        #expect(try daemon.get("/v1/health").status == 200)
+        daemon.stop()
+    }
+
+    @Test("a configuration with an unknown key or a bad value is refused at start, naming it")
+    func badConfiguration() throws {
+        let directory = "/tmp/pw-cfg-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cases = [
+            ("socket: { path: /tmp/x.sock, mdoe: \"0660\" }\ndatabase: { path: /tmp/x.db }\nrules: { directory: Rules }\nroles: {}\n", "socket.mdoe"),
+            ("socket: { path: /tmp/x.sock }\ndatabase: { path: /tmp/x.db, synchronous: off }\nrules: { directory: Rules }\nroles: {}\n", "database.synchronous"),
+            ("socket: { path: /tmp/x.sock }\ndatabase: { path: /tmp/x.db }\nrules: { directory: Rules }\nroles: { doctor: { users: [a] } }\n", "roles.doctor"),
+        ]
+        for (yaml, field) in cases {
+            let path = directory + "/c.yaml"
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+            let result = try run(binaries.appendingPathComponent("pathwayd").path, ["--config", path])
+            #expect(result.status == 2)
+            #expect(result.errors.contains(field), "\(result.errors)")
+        }
+    }
+
+    @Test("Config/development.yaml is the embedded development default")
+    func developmentDefaults() throws {
+        let file = try String(contentsOf: repositoryRoot.appendingPathComponent("Config/development.yaml"), encoding: .utf8)
+        let printed = try run(binaries.appendingPathComponent("pathwayd").path, ["--print-config"])
+        let fromFile = try run(
+            binaries.appendingPathComponent("pathwayd").path,
+            ["--config", repositoryRoot.appendingPathComponent("Config/development.yaml").path, "--print-config"])
+        #expect(printed.status == 0)
+        #expect(printed.output == fromFile.output)
+        #expect(file.contains("@self"))
+    }
+
+    @Test("sd_notify: READY=1 at start, RELOADING=1 with MONOTONIC_USEC on SIGHUP, STOPPING=1 on SIGTERM")
+    func systemdNotify() throws {
+        let daemon = try DaemonHarness()
+        let listener = try NotifyListener(path: daemon.directory.appendingPathComponent("notify").path)
+        daemon.environment["NOTIFY_SOCKET"] = listener.path
+        try daemon.start()
+        let ready = listener.receive(until: { $0.contains("READY=1") })
+        #expect(ready.contains { $0.contains("READY=1") && $0.contains("STATUS=serving rules sha256:") })
+        daemon.signal(SIGHUP)
+        let reload = listener.receive(until: { $0.contains("READY=1") })
+        let reloading = reload.first { $0.contains("RELOADING=1") }
+        #expect(reloading?.contains("MONOTONIC_USEC=") == true, "\(reload)")
+        #expect(reload.last?.contains("READY=1") == true)
+        daemon.signal(SIGTERM)
+        let stopping = listener.receive(until: { $0.contains("STOPPING=1") })
+        #expect(stopping.contains { $0.contains("STOPPING=1") })
+        #expect(daemon.stop() == 0)
+        #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'rules-reload' AND input LIKE '%SIGHUP%'") == ["1"])
+    }
+
+    @Test("reload of a broken rules set under load: refused with file and line, no request fails, the running set stays")
+    func reloadUnderLoad() throws {
+        let daemon = try DaemonHarness(copyRules: true)
+        try daemon.start()
+        defer { daemon.stop() }
+        let revision = try daemon.getJSON(HealthV1.self, "/v1/health").rules.revision
+        let failures = Mutex<[String]>([])
+        let acknowledged = Mutex(0)
+        let stop = Atomic(false)
+        let threads = (0..<4).map { worker in
+            Thread {
+                let client = daemon.client()
+                var n = 0
+                while !stop.load(ordering: .relaxed) {
+                    n += 1
+                    for event in pleuralPatient("LOAD-\(worker)-\(n)") {
+                        do {
+                            let response = try client.request("POST", "/v1/events", body: try encode(event), contentType: "application/json")
+                            if response.status == 200 { acknowledged.withLock { $0 += 1 } } else {
+                                failures.withLock { $0.append("\(response.status) \(response.text)") }
+                            }
+                        } catch { failures.withLock { $0.append("\(error)") } }
+                    }
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+        usleep(300_000)
+        let broken = daemon.rulesDirectory.appendingPathComponent("broken.yaml")
+        try "pack: broken\nversion: 1\nsettings: [\n".write(to: broken, atomically: true, encoding: .utf8)
+        let refused = try daemon.client().request("POST", "/v1/rules/reload", body: [])
+        #expect(refused.status == 422)
+        let error = try JSONDecoder().decode(ErrorResponseV1.self, from: Data(refused.body))
+        #expect(error.error.code == "rules-invalid")
+        #expect(error.error.details?.contains { $0.contains("broken.yaml:") } == true, "\(error)")
+        daemon.signal(SIGHUP)  // the same broken set through the signal
+        usleep(300_000)
+        try FileManager.default.removeItem(at: broken)
+        // A valid change (a comment appended to a pack): the set reloads and the revision changes.
+        let pack = daemon.rulesDirectory.appendingPathComponent("staging.yaml")
+        try (try String(contentsOf: pack, encoding: .utf8) + "\n# reviewed\n").write(to: pack, atomically: true, encoding: .utf8)
+        let accepted = try daemon.client().request("POST", "/v1/rules/reload", body: [])
+        usleep(300_000)
+        stop.store(true, ordering: .relaxed)
+        while threads.contains(where: { !$0.isFinished }) { usleep(10_000) }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(3) })")
+        #expect(acknowledged.withLock { $0 } > 20)
+        #expect(accepted.status == 200, "\(accepted.text)")
+        let result = try JSONDecoder().decode(ReloadResultV1.self, from: Data(accepted.body))
+        #expect(result.from == revision)
+        #expect(result.to != revision)
+        #expect(try daemon.getJSON(HealthV1.self, "/v1/health").rules.revision == result.to)
+        let reloads = try daemon.sql("SELECT output FROM audit WHERE action = 'rules-reload' ORDER BY seq")
+        #expect(reloads.filter { $0.contains("\"refused\"") }.count == 2, "\(reloads)")
+        #expect(try daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
+    }
+
+    @Test("kill -9 during a 16-client load: after restart every acknowledged event and its decision are there")
+    func crashLosesNothingAcknowledged() throws {
+        let daemon = try DaemonHarness()
+        for cycle in 1...3 {
+            try daemon.start()
+            let acknowledged = Mutex<[(String, String)]>([])
+            let stop = Atomic(false)
+            let threads = (0..<16).map { worker in
+                Thread {
+                    let client = daemon.client()
+                    var n = 0
+                    while !stop.load(ordering: .relaxed) {
+                        n += 1
+                        let event = pleuralPatient("K\(cycle)-\(worker)-\(n)")[n % 5]
+                        guard let response = try? client.request("POST", "/v1/events", body: try encode(event), contentType: "application/json")
+                        else { continue }
+                        if response.status == 200, let result = try? JSONDecoder().decode(EventResultV1.self, from: Data(response.body)) {
+                            acknowledged.withLock { $0.append((result.eventId, result.decisionId)) }
+                        }
+                    }
+                }
+            }
+            threads.forEach { $0.start() }
+            usleep(UInt32(400_000 + cycle * 150_000))
+            daemon.crash()
+            stop.store(true, ordering: .relaxed)
+            while threads.contains(where: { !$0.isFinished }) { usleep(10_000) }
+            try daemon.start()
+            let acked = acknowledged.withLock { $0 }
+            #expect(acked.count > 20, "cycle \(cycle): only \(acked.count) acknowledged")
+            let stored = Set(try daemon.sql("SELECT id || ' ' || decision_id FROM events"))
+            let decisions = Set(try daemon.sql("SELECT decision_id FROM audit WHERE action = 'event'"))
+            let lost = acked.filter { !stored.contains("\($0.0) \($0.1)") || !decisions.contains($0.1) }
+            #expect(lost.isEmpty, "cycle \(cycle): \(lost.count) of \(acked.count) acknowledged events lost")
+            #expect(try daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
+            daemon.stop()
+        }
+    }
+}
+
+/// A datagram socket standing in for systemd's notify socket.
+final class NotifyListener: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw HarnessError("bind \(path): \(errno)") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    /// Messages received until one satisfies `done`, or 20 s pass.
+    func receive(until done: (String) -> Bool) -> [String] {
+        var messages: [String] = []
+        let deadline = Date().addingTimeInterval(20)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { continue }
+            let message = String(decoding: buffer[0..<count], as: UTF8.self)
+            messages.append(message)
+            if done(message) { break }
+        }
+        return messages
+    }
+}
