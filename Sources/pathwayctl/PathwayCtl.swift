@@ -8,7 +8,7 @@ struct PathwayCtl: ParsableCommand {
         discussion: "The daemon's socket: --socket, else $PATHWAYD_SOCKET, else --config's socket.path, else .run/pathwayd.sock.",
         subcommands: [
             Post.self, Patient.self, Recommend.self, WhatIf.self, Feedback.self, Audit.self, Report.self, Rules.self,
-            Eval.self, Bench.self,
+            Eval.self, Bench.self, Load.self,
         ]
     )
 }
