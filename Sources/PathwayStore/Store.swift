@@ -21,7 +21,7 @@ public final class Store: Sendable {
     public init(path: String, synchronous: Synchronous = .full) throws {
         self.path = path
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(5)
         configuration.label = "pathwayd"
         pool = try DatabasePool(path: path, configuration: configuration)
         try Schema.migrator.migrate(pool)

@@ -185,6 +185,35 @@ struct EndToEndTests {
         #expect(try daemon.sql("SELECT count(*) FROM events WHERE id = 'REJ-1-bad'") == ["0"])
     }
 
+    @Test("when the database cannot be written the answer is 503, nothing is stored, and a retry succeeds")
+    func storageUnavailable() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        defer { daemon.stop() }
+        let events = pleuralPatient("SU-1")
+        #expect(try daemon.post(events[0]).status == 200)
+        // Another process holds the write lock longer than the writer waits (5 s).
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        holder.arguments = [daemon.database]
+        let input = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = Pipe()
+        try holder.run()
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\n.shell sleep 8\nCOMMIT;\n".utf8))
+        try input.fileHandleForWriting.close()
+        usleep(300_000)
+        let refused = try daemon.post(events[1])
+        #expect(refused.status == 503, "\(refused.text)")
+        #expect(try json(refused).at("error.code")?.string == "storage-unavailable")
+        holder.waitUntilExit()
+        #expect(try daemon.sql("SELECT count(*) FROM events WHERE id = 'SU-1-2'") == ["0"])
+        let retried = try daemon.post(events[1])
+        #expect(retried.status == 200)
+        #expect(try JSONDecoder().decode(EventResultV1.self, from: Data(retried.body)).status == "accepted")
+        #expect(try daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
+    }
+
     @Test("a what-if stores no patient state and is audited")
     func whatIf() throws {
         let daemon = try DaemonHarness()
