@@ -34,12 +34,7 @@ public final class Store: Sendable {
         guard level == (synchronous == .full ? 2 : 1) else {
             throw StorageUnavailable(description: "PRAGMA synchronous is \(level) on the writer, expected \(synchronous)")
         }
-        let head = try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").map {
-                ChainHead(seq: $0[0], hash: $0[1])
-            } ?? ChainHead(seq: 0, hash: AuditRecord.genesisHash)
-        }
-        writer = GroupCommitWriter(pool: pool, state: WriterState(head: head))
+        writer = GroupCommitWriter(pool: pool, state: WriterState(head: try pool.read(Self.head(in:))))
     }
 
     /// Commits what is queued, stops the writer, checkpoints the WAL into the database and closes.
@@ -50,7 +45,7 @@ public final class Store: Sendable {
     }
 
     /// Runs `work` in the writer's next transaction; returns after that transaction committed.
-    /// Throws `Rejection` (this request undone) or `StorageUnavailable` (nothing of it stored).
+    /// Throws `StorageUnavailable` when the transaction failed: nothing of it is stored.
     @discardableResult
     public func write<T: Sendable>(_ work: @escaping @Sendable (WriteTransaction) throws -> T) async throws -> T {
         try await writer.submit(work)
@@ -99,14 +94,15 @@ public final class Store: Sendable {
         }
     }
 
+    /// The last record of the chain as committed.
     public var head: ChainHead {
-        get async throws {
-            try await read { db in
-                try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").map {
-                    ChainHead(seq: $0[0], hash: $0[1])
-                } ?? ChainHead(seq: 0, hash: AuditRecord.genesisHash)
-            }
-        }
+        get async throws { try await read(Self.head(in:)) }
+    }
+
+    private static func head(in db: Database) throws -> ChainHead {
+        try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").map {
+            ChainHead(seq: $0[0], hash: $0[1])
+        } ?? ChainHead(seq: 0, hash: AuditRecord.genesisHash)
     }
 }
 

@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
 
-/// A request's work inside the writer's transaction. Throwing `Rejection` undoes this job alone
-/// (a savepoint); any other error fails the whole batch, which is rolled back and answered 503.
+/// Why one request was refused (an event id conflict, a retraction of an unknown event). Jobs
+/// return it as a value after writing nothing; an error thrown by a job fails its whole batch.
 public struct Rejection: Error, Sendable {
     public var status: Int
     public var code: String
@@ -98,27 +98,12 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func commit(_ batch: [Pending]) {
-        var outcomes: [Result<Void, any Error>] = []
-        outcomes.reserveCapacity(batch.count)
         let saved = state.head
         do {
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     let transaction = WriteTransaction(db: db, state: state)
-                    for job in batch {
-                        let before = state.head
-                        try db.execute(sql: "SAVEPOINT job")
-                        do {
-                            try job.run(transaction)
-                            try db.execute(sql: "RELEASE job")
-                            outcomes.append(.success(()))
-                        } catch let rejection as Rejection {
-                            try db.execute(sql: "ROLLBACK TO job")
-                            try db.execute(sql: "RELEASE job")
-                            state.rollBack(to: before)
-                            outcomes.append(.failure(rejection))
-                        }
-                    }
+                    for job in batch { try job.run(transaction) }
                     return .commit
                 }
             }
@@ -132,12 +117,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         metrics.batches.add(1)
         metrics.jobs.add(batch.count)
-        for (job, outcome) in zip(batch, outcomes) {
-            switch outcome {
-            case .success: job.commit()
-            case .failure(let error): job.fail(error)
-            }
-        }
+        for job in batch { job.commit() }
     }
 }
 
