@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import PathwayAPI
 import PathwayCore
 import PathwayStore
 import ServiceLifecycle
@@ -38,7 +39,10 @@ public enum Daemon {
         let archived = try ArchivedRules(rules: loaded.rules, sources: loaded.sources)
         let startupInput = try CanonicalJSON.encode(["directory": configuration.rules.directory, "reason": "startup"])
         let startupOutput = try CanonicalJSON.encode(
-            ReloadResultV1Builder.loaded(revision: loaded.rules.revision, counts: loaded.rules.counts))
+            JSONValue.object([
+                "status": "loaded", "to": .string(loaded.rules.revision),
+                "counts": .object(loaded.rules.counts.mapValues { .number(Double($0)) }),
+            ]))
         let decisionId = newDecisionId()
         try await store.write { transaction in
             try transaction.archive(rules: archived, at: startedAt)
@@ -120,25 +124,6 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-private enum ReloadResultV1Builder {
-    static func loaded(revision: String, counts: [String: Int]) -> [String: JSONValueLike] {
-        ["status": .text("loaded"), "to": .text(revision), "counts": .counts(counts)]
-    }
-}
-
-/// A tiny encodable sum so the startup record's output is canonical JSON without a new wire type.
-private enum JSONValueLike: Encodable {
-    case text(String)
-    case counts([String: Int])
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .text(let value): try container.encode(value)
-        case .counts(let value): try container.encode(value)
-        }
-    }
-}
-
 /// Holds an exclusive flock on `<socket>.lock` for the daemon's life, so a second daemon refuses
 /// to start instead of unlinking a live socket (trap 4). A socket file left by a crashed daemon
 /// (nobody holds the lock, nobody answers on it) is removed.
@@ -174,18 +159,7 @@ final class SocketLock: Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let result = withUnixSocketAddress(Array(path.utf8)) { connect(fd, $0, $1) }
         return result == 0
     }
 }

@@ -91,8 +91,6 @@ final class PathwayService: Sendable {
                 response = try await handler(request, context, actor)
             } catch let error as APIError {
                 response = error.response
-            } catch let error as Rejection {
-                response = APIError.from(error).response
             } catch let error as StorageUnavailable {
                 logger.error("storage unavailable", metadata: ["error": "\(error.description)"])
                 response = APIError(
@@ -133,16 +131,8 @@ final class PathwayService: Sendable {
         let patientId = route.hasPrefix("/v1/patients/") ? context.parameters.get("id") : nil
         let message = "\(actor.user) (uid \(actor.uid)) may not \(request.method) \(request.uri.path): needs \(needed)"
         let input = try CanonicalJSON.encode(["method": "\(request.method)", "path": request.uri.path, "route": route])
-        let output = try CanonicalJSON.encode(
-            ErrorResponseV1(code: "forbidden", message: message))
-        let decisionId = newDecisionId()
-        let revision = rules.snapshot.rules.revision
-        let at = now()
-        try await store.write { transaction in
-            try transaction.appendAudit(
-                decisionId: decisionId, at: at, actor: actor, action: "denied", patientId: patientId,
-                revision: revision, input: input, output: output)
-        }
+        let output = try CanonicalJSON.encode(ErrorResponseV1(code: "forbidden", message: message))
+        try await audit(actor: actor, action: "denied", patientId: patientId, input: input, output: output)
         throw APIError(.forbidden, "forbidden", message)
     }
 
@@ -236,13 +226,12 @@ final class PathwayService: Sendable {
             notifier.notify(["READY=1", "STATUS=serving rules \(candidate.rules.revision)"])
             return .success(result)
         case .failure(let refused):
-            let output = try CanonicalJSON.encode(["status": "refused"])
-            let detail = try CanonicalJSON.encode(refused.problems)
-            let combined = String(output.dropLast()) + ",\"problems\":" + detail + "}"
+            let output = try CanonicalJSON.encode(
+                JSONValue.object(["status": "refused", "problems": .array(refused.problems.map(JSONValue.string))]))
             try await store.write { transaction in
                 try transaction.appendAudit(
                     decisionId: decisionId, at: at, actor: actor, action: "rules-reload", patientId: nil,
-                    revision: previous.rules.revision, input: input, output: combined)
+                    revision: previous.rules.revision, input: input, output: output)
             }
             metrics.reload("refused")
             logger.error("rules refused; the running set stays", metadata: ["problems": "\(refused.problems.count)"])

@@ -208,11 +208,10 @@ extension PathwayService {
         subjects: [(subject: String, status: String)] = []
     ) async throws {
         let revision = revision ?? rules.snapshot.rules.revision
-        let subjectList = subjects.map { [$0.subject, $0.status] }
         try await store.write { transaction in
             try transaction.appendAudit(
                 decisionId: decisionId, at: at, actor: actor, action: action, patientId: patientId, revision: revision,
-                input: input, output: output, subjects: subjectList.map { ($0[0], $0[1]) })
+                input: input, output: output, subjects: subjects)
         }
     }
 }
