@@ -127,7 +127,7 @@ struct Patient: ParsableCommand {
 func text(_ value: JSONValue) -> String {
     switch value {
     case .string(let text): text
-    case .number(let number): number.rounded() == number ? String(Int64(number)) : String(number)
+    case .number(let number): number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
     case .bool(let flag): String(flag)
     case .null: "null"
     default: (try? String(decoding: JSONEncoder().encode(value), as: UTF8.self)) ?? "?"

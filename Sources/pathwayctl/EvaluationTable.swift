@@ -60,7 +60,7 @@ struct EvaluationTable {
         switch value {
         case .null: "unknown"
         case .bool(let flag): flag ? "true" : "false"
-        case .number(let number): number.rounded() == number ? String(Int64(number)) : String(number)
+        case .number(let number): number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
         case .string(let text): text
         case .array(let items): "[" + items.map(text).joined(separator: ", ") + "]"
         case .object(let members): "(" + members.keys.sorted().map { "\($0) \(text(members[$0]!))" }.joined(separator: ", ") + ")"

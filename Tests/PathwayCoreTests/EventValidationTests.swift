@@ -121,3 +121,40 @@ struct EventValidationTests {
         #expect(try CivilDate.parse("2000-02-29").completedYears(until: CivilDate(year: 2026, month: 2, day: 28)) == 25)
     }
 }
+
+@Suite("Numbers of any magnitude are refused by range, never converted blindly")
+struct NumericEdgeTests {
+    static let edges: [Double] = [
+        9_007_199_254_740_992, -9_007_199_254_740_992, 9.223372036854775807e18, -9.223372036854775808e18,
+        1e19, -1e19, 1e300, -1e300, 1.7976931348623157e308, 4.5, -1,
+    ]
+
+    @Test("integer fields answer invalid-event naming the field", arguments: edges)
+    func integerFields(value: Double) {
+        let cases: [(String, JSONValue, String)] = [
+            ("performance-status", ["scale": "ecog", "value": .number(value)], "data.value"),
+            ("performance-status", ["scale": "karnofsky", "value": .number(value)], "data.value"),
+            ("treatment", ["kind": "systemic", "agents": ["cisplatin"], "cycles": .number(value), "status": "started"], "data.cycles"),
+        ]
+        for (type, data, field) in cases {
+            #expect(throws: EventValidationError.self) { try EventDecoder.decode(event(type, data)) }
+            do {
+                _ = try EventDecoder.decode(event(type, data))
+            } catch {
+                #expect(error.code == "invalid-event")
+                #expect(error.field == field)
+            }
+        }
+    }
+
+    @Test("a rule's whole numbers are range-checked: priority, rank and round", arguments: ["1e300", "-1e19", "9.3e18"])
+    func ruleIntegers(value: String) {
+        let yaml = """
+            pack: p
+            version: "1"
+            derive:
+              - { fact: x, expr: "1", round: \(value) }
+            """
+        #expect(diagnostics(yaml).contains { $0.code == "invalid-value" })
+    }
+}

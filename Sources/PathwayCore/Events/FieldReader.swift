@@ -75,7 +75,9 @@ struct FieldReader {
         _ key: String, in range: ClosedRange<Int>, required: Bool = true
     ) throws(EventValidationError) -> Int? {
         guard let number = try number(key, required: required) else { return nil }
-        guard number.rounded() == number, range.contains(Int(number)) else {
+        // Compare as Double first: `Int(_:)` traps on a value outside Int's range (1e19, 1e300).
+        guard number.rounded() == number, Double(range.lowerBound) <= number, number <= Double(range.upperBound)
+        else {
             throw invalid(key, "must be an integer \(range.lowerBound)–\(range.upperBound), got \(formatNumber(number))")
         }
         return Int(number)

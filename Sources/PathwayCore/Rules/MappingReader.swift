@@ -45,6 +45,22 @@ struct MappingReader {
         return Located(value, text.at)
     }
 
+    /// A whole number within `range`, checked before any conversion (a rule's `1e300` must not trap).
+    mutating func integer(
+        _ key: String, in range: ClosedRange<Int>, required: Bool = false, sink: inout DiagnosticSink
+    ) -> Located<Int>? {
+        guard let number = number(key, required: required, sink: &sink) else { return nil }
+        guard number.value.rounded() == number.value, Double(range.lowerBound) <= number.value,
+            number.value <= Double(range.upperBound)
+        else {
+            sink.error(
+                number.at, "invalid-value",
+                "\"\(key)\" must be a whole number \(range.lowerBound)–\(range.upperBound), found \(formatNumber(number.value))")
+            return nil
+        }
+        return Located(Int(number.value), number.at)
+    }
+
     mutating func bool(_ key: String, sink: inout DiagnosticSink) -> Bool? {
         guard let text = text(key, sink: &sink) else { return nil }
         switch text.value {
