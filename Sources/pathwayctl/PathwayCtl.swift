@@ -16,5 +16,5 @@ struct PathwayCtl: ParsableCommand {
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Offline: check or test a rules directory. Online: status, reload, impact.",
-        subcommands: [Check.self, Test.self, Status.self, Reload.self, Impact.self])
+        subcommands: [Check.self, Test.self, Matrix.self, Status.self, Reload.self, Impact.self])
 }

@@ -92,7 +92,7 @@ struct ShippedRulesTests {
             event("performance-status", ["scale": "ecog", "value": 3]),
         ]), context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "x"))
         #expect(evaluation.setting == "first-line-advanced")
-        #expect(evaluation.options.count >= 14)
+        #expect(evaluation.options.count >= 13)
         let ranks = evaluation.options.compactMap(\.rank).sorted()
         #expect(ranks == Array(1...ranks.count))
         #expect(evaluation.options.filter { $0.status == "not-eligible" }.allSatisfy { $0.reasons.contains { $0.result == "fail" } })

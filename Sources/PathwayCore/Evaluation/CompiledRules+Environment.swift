@@ -42,6 +42,18 @@ extension CompiledRules {
             case .unknown(let missing): evaluator.environment.missingBehind[slot] = missing
             }
         }
+        if let applies = derivation.applies {
+            switch evaluator.evaluate(applies.expr) {
+            case .known(.bool(true)): break
+            case .unknown(let missing):
+                evaluator.environment.missingBehind[derivation.slot] = missing
+                return
+            case .known:
+                evaluator.environment.notApplicable.insert(derivation.slot)
+                evaluator.environment.missingBehind[derivation.slot] = []
+                return
+            }
+        }
         switch derivation.kind {
         case .expression(let expr, let round):
             var outcome = evaluator.evaluate(expr)
@@ -107,8 +119,4 @@ extension CompiledRules {
             evaluator.environment.missingBehind[groupSlot] = undecided.isEmpty ? [groupSlot] : undecided
         }
     }
-}
-
-private func pow10(_ exponent: Int) -> Double {
-    (0..<max(0, exponent)).reduce(1.0) { value, _ in value * 10 }
 }

@@ -95,10 +95,19 @@ struct EvaluationRun {
             outcomes.append(trial.asRequirement)
             reasons.append(contentsOf: trial.reasons)
         }
-        for condition in option.requires {
+        // Unknown check-before-start requirements do not block an offer, but are never `pass`.
+        var unchecked: [Int] = []
+        var uncheckedTexts: [String] = []
+        for requirement in option.requires {
+            let condition = requirement.condition
             let (outcome, reason) = check(condition, text: condition.text ?? condition.source)
-            outcomes.append(outcome)
             reasons.append(reason)
+            if requirement.whenUnknown == .checkBeforeStart, case .unknown(let facts) = outcome {
+                unchecked += facts
+                uncheckedTexts.append(requirement.summary)
+            } else {
+                outcomes.append(outcome)
+            }
         }
         let verdict = Outcome.all(outcomes)
         var status: String
@@ -107,10 +116,17 @@ struct EvaluationRun {
         case false?: status = "not-eligible"
         case nil:
             status = "needs-data"
-            missing = names(verdict.missing)
+            missing = names(verdict.missing + unchecked)
             for name in missing { missingData[name, default: []].insert(option.id) }
         case true?:
             status = option.strength.rawValue
+            missing = names(unchecked)
+            for name in missing { missingData[name, default: []].insert(option.id) }
+            if !uncheckedTexts.isEmpty {
+                cautions.append(CautionV1(
+                    text: "Not yet recorded — check before starting: " + uncheckedTexts.joined(separator: "; "),
+                    cite: "safety gates and agent contraindications (Rules/agents.yaml, Rules/safety.yaml)"))
+            }
             for (condition, caution) in option.considerIf {
                 switch evaluator.evaluate(condition.expr).bool {
                 case true?:
@@ -185,6 +201,12 @@ struct EvaluationRun {
         let values = evaluator.environment.values
         var document: [String: JSONValue] = [:]
         for output in rules.outputs {
+            defer {
+                if let caution = output.caution, case .object(var object)? = document[output.key] {
+                    object["caution"] = .object(["text": .string(caution.text), "cite": caution.cite.map(JSONValue.string) ?? .null])
+                    document[output.key] = .object(object)
+                }
+            }
             switch output.shape {
             case .plain(let slot):
                 document[output.key] = values[slot]?.json ?? .null
@@ -195,7 +217,9 @@ struct EvaluationRun {
                 document[output.key] = .object(object)
             case .score(let slot, let classSlot, let classKey):
                 var object: [String: JSONValue] = [classKey: values[classSlot]?.json ?? .null, "value": values[slot]?.json ?? .null]
-                if values[slot] == nil, let range = evaluator.environment.scoreRanges[slot] {
+                if evaluator.environment.notApplicable.contains(slot) {
+                    object["applies"] = .bool(false)
+                } else if values[slot] == nil, let range = evaluator.environment.scoreRanges[slot] {
                     object["range"] = .array([.number(range.low), .number(range.high)])
                     object["missing"] = .array(names(evaluator.environment.missingBehind[slot] ?? []).map(JSONValue.string))
                 }

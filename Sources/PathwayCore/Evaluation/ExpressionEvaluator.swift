@@ -5,6 +5,8 @@ struct Environment {
     var missingBehind: [Int: [Int]] = [:]
     /// For a score: the lowest and highest sums its undecided terms allow.
     var scoreRanges: [Int: (low: Double, high: Double)] = [:]
+    /// Derived facts whose `applies` is false for this patient (a score of another disease).
+    var notApplicable: Set<Int> = []
     var treatments: [TreatmentLine]
 }
 
@@ -109,7 +111,7 @@ struct ExpressionEvaluator {
             case .subtract: return .known(.number(a - b))
             case .multiply: return .known(.number(a * b))
             case .divide: return b == 0 ? .unknown([]) : .known(.number(a / b))
-            default: return compare(op, a, b)
+            default: return compareNumbers(op, a, b)
             }
         case (.instant(let a), .instant(let b)):
             return compare(op, a, b)
@@ -120,6 +122,21 @@ struct ExpressionEvaluator {
             default: return .unknown([])
             }
         }
+    }
+
+    /// Numbers are compared at 12 significant digits, so that arithmetic in binary floating point
+    /// cannot move a value across a threshold written in decimal: 1.5 × ULN computed as
+    /// 1.5000000000000002 still passes "≤ 1.5". Lab values carry at most a handful of digits.
+    private static func compareNumbers(_ op: Expr.BinaryOp, _ a: Double, _ b: Double) -> Outcome {
+        compare(op, decimal(a), decimal(b))
+    }
+
+    static func decimal(_ value: Double) -> Double {
+        guard value.isFinite, value != 0 else { return value }
+        let magnitude = value.log10Floor
+        guard abs(magnitude) < 200 else { return value }
+        let scale = pow10(11 - magnitude)
+        return (value * scale).rounded() / scale
     }
 
     private static func compare<T: Comparable>(_ op: Expr.BinaryOp, _ a: T, _ b: T) -> Outcome {
@@ -144,8 +161,7 @@ struct ExpressionEvaluator {
         case ("years", .instant(let from)?, .instant(let to)?):
             return .known(.number(Double(from.utcDate.completedYears(until: to.utcDate))))
         case ("months", .instant(let from)?, .instant(let to)?):
-            let days = Double(to.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / 86_400_000
-            return .known(.number(days / (365.2425 / 12)))
+            return .known(.number(Double(from.completedMonths(until: to))))
         case ("round", .number(let value)?, _):
             return .known(.number(value.rounded()))
         case ("min", _, _), ("max", _, _):
@@ -195,4 +211,26 @@ struct ExpressionEvaluator {
         case .agents: return .unknown([])
         }
     }
+}
+
+extension Double {
+    /// ⌊log10(|self|)⌋ for a finite non-zero value, without Foundation.
+    fileprivate var log10Floor: Int {
+        var exponent = 0
+        var value = abs(self)
+        while value >= 10 { value /= 10; exponent += 1 }
+        while value < 1 { value *= 10; exponent -= 1 }
+        return exponent
+    }
+}
+
+/// 10^exponent (exact for 0…22), without Foundation.
+func pow10(_ exponent: Int) -> Double {
+    var result = 1.0
+    if exponent >= 0 {
+        for _ in 0..<exponent { result *= 10 }
+    } else {
+        for _ in 0..<(-exponent) { result /= 10 }
+    }
+    return result
 }

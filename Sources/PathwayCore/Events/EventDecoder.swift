@@ -71,6 +71,12 @@ public enum EventDecoder {
                 set("\(prefix).m", .word(m))
                 set("\(prefix).method", .word(method))
             }
+            // M (and N2) mean the same in both editions: the newest report decides them whatever
+            // edition it came in, so an older TNM 9 M0 cannot outlive a newer AJCC 8 M1.
+            for other in Vocabulary.editions where other != edition {
+                set("staging.\(other).m", .word(m))
+                if n == "N2" { set("staging.\(other).n", .word(n)) }
+            }
             set("staging.edition", .word(edition))
             // A reported stage group belongs to the staging it came with: a staging without one
             // clears an older report, which must not linger next to newer T/N/M.

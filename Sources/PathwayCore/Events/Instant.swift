@@ -84,6 +84,24 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         return CivilDate(daysSinceEpoch: days)
     }
 
+    /// Completed calendar months from `self` to `later` (UTC): a month is complete on the same
+    /// day of the month at the same time, or on the last day of a shorter month (31 Jan → 28 Feb).
+    /// Negative when `later` comes first.
+    public func completedMonths(until later: Instant) -> Int {
+        guard later >= self else { return -later.completedMonths(until: self) }
+        let (from, to) = (utcDate, later.utcDate)
+        var months = (to.year - from.year) * 12 + (to.month - from.month)
+        let lastDay = CivilDate.daysIn(month: to.month, year: to.year)
+        let fromDay = min(from.day, lastDay)
+        if (to.day, later.millisecondsOfDay) < (fromDay, millisecondsOfDay) { months -= 1 }
+        return months
+    }
+
+    private var millisecondsOfDay: Int64 {
+        let day = Int64(86_400_000)
+        return ((millisecondsSinceEpoch % day) + day) % day
+    }
+
     /// RFC 3339 in UTC with second precision (milliseconds when present): `2026-03-01T10:00:00Z`.
     public var description: String {
         let millis = millisecondsSinceEpoch

@@ -20,6 +20,9 @@ public struct CompiledRules: Sendable {
     let trials: [Trial]
     let alerts: [AlertRule]
     let parameters: [Parameter]
+    let invariants: [Invariant]
+    /// Every gate and contraindication, as declared (for the safety matrix).
+    let contraindications: [Contraindication]
 
     /// How much the rule set holds, for `GET /v1/rules` and `rules check`.
     public var counts: [String: Int] {
@@ -87,6 +90,8 @@ struct Derivation: Sendable {
 
     var slot: Int
     var kind: Kind
+    /// For whom the fact is defined (a score derived in one disease): otherwise it has no value.
+    var applies: Condition? = nil
 }
 
 struct ScoreTerm: Sendable {
@@ -119,6 +124,8 @@ struct DerivedOutput: Sendable {
 
     var key: String
     var shape: Shape
+    /// Shown with the value, e.g. an unconfirmed [M] weight of a score.
+    var caution: CautionV1? = nil
 }
 
 struct Pathway: Sendable {
@@ -147,7 +154,8 @@ struct OptionDraft {
     var label: String
     var kind: String
     var settings: Set<String>?
-    var requires: [Condition] = []
+    var regimen: [RegimenGroup] = []
+    var requires: [Requirement] = []
     var strength: Option.Strength
     var considerIf: [(Condition, CautionV1)] = []
     var priority: [(Condition?, Int)] = []
@@ -164,7 +172,10 @@ final class Option: Sendable {
     let kind: String
     /// The settings the option belongs to; nil means every setting of its pathway.
     let settings: Set<String>?
-    let requires: [Condition]
+    /// What is given: each group is one item, or alternatives of which one is given.
+    let regimen: [RegimenGroup]
+    /// The option's own requirements, then what it inherits from its kind, modalities and regimen.
+    let requires: [Requirement]
     let strength: Strength
     /// Conditions that lower `recommended` to `consider`, each with the caution that says why.
     let considerIf: [(Condition, CautionV1)]
@@ -180,6 +191,7 @@ final class Option: Sendable {
         label = draft.label
         kind = draft.kind
         settings = draft.settings
+        regimen = draft.regimen
         requires = draft.requires
         strength = draft.strength
         considerIf = draft.considerIf

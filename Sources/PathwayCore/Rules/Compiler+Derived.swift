@@ -67,7 +67,16 @@ extension Compiler {
         let outputKey = reader.text("output", sink: &sink)?.value ?? fact
         let unit = reader.text("unit", sink: &sink)?.value
         let method = reader.text("method", sink: &sink)?.value
-        let round = reader.number("round", sink: &sink).map { Int($0.value) }
+        let round = reader.integer("round", in: 0...10, sink: &sink)?.value
+        let applies = reader.node("applies").flatMap { condition($0, what: "\"applies\"") }
+        let shownCaution = reader.node("caution").flatMap { self.caution($0)?.1 }
+        let derivationCount = derivations.count
+        let outputCount = outputs.count
+        defer {
+            // `applies` and `caution` belong to every fact this entry defines.
+            for index in derivationCount..<derivations.count { derivations[index].applies = applies }
+            for index in outputCount..<outputs.count { outputs[index].caution = shownCaution }
+        }
 
         if let text = reader.text("expr", sink: &sink) {
             guard let (expr, type) = expression(text.value, at: text.at, expecting: nil) else { return }

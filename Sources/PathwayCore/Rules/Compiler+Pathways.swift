@@ -1,7 +1,9 @@
 import PathwayAPI
 
 extension Compiler {
-    static let optionKinds = ["systemic", "surgery", "radiotherapy", "local", "supportive", "trial-referral"]
+    static let optionKinds = [
+        "systemic", "surgery", "intracavitary", "radiotherapy", "local", "supportive", "trial-referral",
+    ]
 
     mutating func compilePathway(_ node: YAMLNode) {
         guard var reader = MappingReader(node, what: "a pathway", sink: &sink) else { return }
@@ -102,11 +104,46 @@ extension Compiler {
         } else {
             sink.error(idAt, "missing-key", "option \"\(option.id)\" needs \"settings\" (a list of setting ids, or all)")
         }
-        option.requires = flattened(reader.list("requires", sink: &sink)).compactMap { condition($0, what: "a requirement") }
+        option.requires = flattened(reader.list("requires", sink: &sink)).compactMap { requirement($0) }
         option.considerIf = reader.list("considerIf", sink: &sink).compactMap { cautionedCondition($0) }
         option.cautions = reader.list("cautions", sink: &sink).compactMap { caution($0) }
         option.priority = priorities(reader.node("priority"))
+        if let node = reader.node("regimen") { option.regimen = regimen(node) }
+        if Self.anticancerKinds.contains(option.kind), reader.node("regimen") == nil {
+            sink.error(
+                idAt, "missing-regimen",
+                "option \"\(option.id)\" is \(option.kind) and must name its regimen (agents or procedures of the catalogue), so that it inherits their contraindications")
+        }
+        if Self.anticancerKinds.contains(option.kind), !kindGates.contains(where: { $0.kinds.contains(option.kind) }) {
+            sink.error(
+                idAt, "missing-safety-gate",
+                "no safety gate covers options of kind \(option.kind): declare one under \"gates\" (performance status at least)")
+        }
+        if !Self.anticancerKinds.contains(option.kind), !option.regimen.isEmpty {
+            sink.error(idAt, "invalid-value", "option \"\(option.id)\" is \(option.kind); only anticancer options name a regimen")
+        }
+        let inherited = inherited(kind: option.kind, regimen: option.regimen)
+        option.requires += inherited.requirements
+        option.cautions += inherited.cautions.map { (nil, $0) }
         return (Option(option), idAt)
+    }
+
+    /// A requirement: a condition (`needs-data` while unknown), or a mapping with `unknown:
+    /// check-before-start` where the source allows an offer before the fact is checked.
+    private mutating func requirement(_ node: YAMLNode) -> Requirement? {
+        var whenUnknown = WhenUnknown.needsData
+        var node = node
+        if case .mapping(let pairs, let at) = node, let entry = pairs.first(where: { $0.key == "unknown" }) {
+            guard case .scalar(let text, _, _) = entry.value, let value = WhenUnknown(rawValue: text) else {
+                sink.error(entry.value.location, "unknown-vocabulary", "\"unknown\" must be needs-data or check-before-start")
+                return nil
+            }
+            whenUnknown = value
+            node = .mapping(pairs.filter { $0.key != "unknown" }, at)
+        }
+        guard let condition = condition(node, what: "a requirement") else { return nil }
+        refuseUnknownAsPass(condition)
+        return Requirement(condition, whenUnknown: whenUnknown)
     }
 
     /// Splices nested lists, so that a shared list (a YAML alias) can stand among other requirements.
@@ -159,8 +196,8 @@ extension Compiler {
     private mutating func priorities(_ node: YAMLNode?) -> [(Condition?, Int)] {
         guard let node else { return [] }
         if case .scalar(let text, _, let at) = node {
-            guard let value = Int(text) else {
-                sink.error(at, "type-mismatch", "priority must be a whole number, found \"\(text)\"")
+            guard let value = Int(text), (0...10_000).contains(value) else {
+                sink.error(at, "type-mismatch", "priority must be a whole number 0–10000, found \"\(text)\"")
                 return []
             }
             return [(nil, value)]
@@ -172,9 +209,9 @@ extension Compiler {
         return items.compactMap { item in
             guard var reader = MappingReader(item, what: "a priority entry", sink: &sink) else { return nil }
             defer { reader.finish(sink: &sink) }
-            guard let value = reader.number("value", required: true, sink: &sink) else { return nil }
+            guard let value = reader.integer("value", in: 0...10_000, required: true, sink: &sink) else { return nil }
             let when = reader.node("when").flatMap { condition($0, what: "a priority entry") }
-            return (when, Int(value.value))
+            return (when, value.value)
         }
     }
 }

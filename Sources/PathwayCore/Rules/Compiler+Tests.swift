@@ -125,7 +125,7 @@ extension Compiler {
         guard var reader = MappingReader(node, what: "an option expectation", sink: &sink) else { return expect }
         defer { reader.finish(sink: &sink) }
         expect.statuses = statuses(&reader, allowed: Self.optionStatuses)
-        expect.rank = reader.number("rank", sink: &sink).map { Int($0.value) }
+        expect.rank = reader.integer("rank", in: 1...10_000, sink: &sink)?.value
         expect.missingIncludes = reader.texts("missingIncludes", sink: &sink).map(\.value)
         return expect
     }

@@ -55,6 +55,7 @@ extension Compiler {
         if cite == nil { sink.error(reader.location, "missing-citation", "criterion \"\(id?.value ?? "?")\" needs \"cite\"") }
         let manual = reader.text("manual", sink: &sink)?.value
         let when = reader.node("when").flatMap { condition($0, what: "a criterion") }
+        if let when { refuseUnknownAsPass(when) }
         if reader.node("when") == nil, manual == nil {
             sink.error(reader.location, "missing-key", "criterion \"\(id?.value ?? "?")\" needs \"when\" or \"manual\"")
         }

@@ -49,6 +49,11 @@ struct Compiler {
     var terminology: [TerminologyEntry] = []
     var tests: [PackTest] = []
     var nowSlot = 0
+    var catalogueDrafts: [CatalogueDraft] = []
+    var catalogue: [String: CatalogueItem] = [:]
+    var kindGates: [(kinds: Set<String>, gate: Contraindication)] = []
+    var modalityGates: [String: [Contraindication]] = [:]
+    var invariants: [Invariant] = []
 
     private var packs: [RulesInfoV1.Pack] = []
     private var sections: [(section: String, node: YAMLNode)] = []
@@ -76,7 +81,8 @@ struct Compiler {
                 slots.index[name].map { (slot: $0, value: value) }
             }.sorted { $0.slot < $1.slot },
             derivations: derivations, outputs: outputs,
-            pathways: pathways, trials: trials, alerts: alerts, parameters: parameters)
+            pathways: pathways, trials: trials, alerts: alerts, parameters: parameters, invariants: invariants,
+            contraindications: declaredContraindications)
     }
 
     /// Reads a pack's header and files its sections for later; declares parameters and derived facts.
@@ -99,7 +105,10 @@ struct Compiler {
         for item in pack.list("parameters", sink: &sink) { declareParameter(item) }
         for item in pack.list("derive", sink: &sink) { declareDerived(item) }
         if let staging = pack.node("staging") { declareStaging(staging) }
-        for key in ["pathway", "trials", "alerts", "terminology", "tests"] {
+        for key in [
+            "classes", "agents", "procedures", "gates", "modalities", "pathway", "trials", "invariants", "alerts",
+            "terminology", "tests",
+        ] {
             if let node = pack.node(key) { sections.append((key, node)) }
         }
         pack.finish(sink: &sink)
@@ -107,9 +116,22 @@ struct Compiler {
 
     private mutating func compileSections() {
         for index in derivedDeclarations.indices { compileDerived(index) }
+        // The catalogue and the gates before pathways: options inherit from them.
+        for (section, node) in sections {
+            switch section {
+            case "classes": declareCatalogue(node, kind: .class)
+            case "agents": declareCatalogue(node, kind: .agent)
+            case "procedures": declareCatalogue(node, kind: .procedure)
+            case "gates": declareGates(node)
+            case "modalities": declareModalities(node)
+            default: break
+            }
+        }
+        resolveCatalogue()
         // Trials before pathways: options refer to trials by id.
         for (section, node) in sections where section == "trials" { compileTrials(node) }
         for (section, node) in sections where section == "pathway" { compilePathway(node) }
+        for (section, node) in sections where section == "invariants" { compileInvariants(node) }
         for (section, node) in sections where section == "alerts" { compileAlerts(node) }
         for (section, node) in sections where section == "terminology" { compileTerminology(node) }
         for (section, node) in sections where section == "tests" { compileTests(node) }
