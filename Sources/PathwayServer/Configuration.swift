@@ -1,4 +1,5 @@
 import Foundation
+import PathwayCore
 import Yams
 
 /// The daemon's configuration (contract §12), read from YAML. Unknown keys are refused so that a
@@ -21,6 +22,8 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         public var directory: String
         /// Pack parameters applied to every evaluation (e.g. `region: eu`).
         public var parameters: [String: String]? = nil
+        /// Generated patients the safety invariants are checked on at start and at every reload.
+        public var safetyPatients: Int? = 10_000
     }
 
     public struct Grant: Codable, Sendable, Equatable {
@@ -95,6 +98,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     var maxConnections: Int { limits?.maxConnections ?? 256 }
     var idleTimeoutSeconds: Int { limits?.idleTimeoutSeconds ?? 60 }
     var checkpointIntervalSeconds: Int { audit?.checkpointIntervalSeconds ?? 300 }
+    var safetyPatients: Int { rules.safetyPatients ?? SafetyCheck.defaultPatients }
 
     func validate(file: String) throws {
         for role in roles.keys where !Self.knownRoles.contains(role) {
@@ -113,6 +117,9 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         for (name, value) in [("maxBodyBytes", maxBodyBytes), ("maxConnections", maxConnections), ("idleTimeoutSeconds", idleTimeoutSeconds)]
         where value <= 0 {
             throw ConfigurationError("\(file): limits.\(name): must be positive")
+        }
+        if safetyPatients < 1 || safetyPatients > 1_000_000 {
+            throw ConfigurationError("\(file): rules.safetyPatients: must be 1–1000000 (production: at least 10000)")
         }
     }
 
@@ -135,7 +142,7 @@ private let allowedKeys: [String: Set<String>] = [
     "": ["socket", "database", "rules", "roles", "limits", "audit"],
     "socket": ["path", "mode", "group"],
     "database": ["path", "synchronous"],
-    "rules": ["directory", "parameters"],
+    "rules": ["directory", "parameters", "safetyPatients"],
     "rules.parameters": ["*"],
     "roles": ["*"],
     "roles.*": ["users", "groups"],

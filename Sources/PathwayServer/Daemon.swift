@@ -25,7 +25,8 @@ public enum Daemon {
 
         let startedAt = now()
         let loaded: LoadedRules
-        do { loaded = try RulesHolder.load(directory: configuration.rules.directory, at: startedAt) } catch {
+        do { loaded = try RulesHolder.load(
+                directory: configuration.rules.directory, at: startedAt, safetyPatients: configuration.safetyPatients) } catch {
             for problem in error.problems { logger.critical("\(problem)") }
             throw DaemonError("the rules in \(configuration.rules.directory) were refused; not starting")
         }

@@ -198,8 +198,12 @@ final class PathwayService: Sendable {
         let at = now()
         let decisionId = newDecisionId()
         // Compiling takes milliseconds to a second: off the request executors.
-        let loaded = await Task.detached { Result { () throws(RulesRefused) in try RulesHolder.load(directory: directory, at: at) } }
-            .value
+        let patients = configuration.safetyPatients
+        let loaded = await Task.detached {
+            Result { () throws(RulesRefused) in
+                try RulesHolder.load(directory: directory, at: at, safetyPatients: patients)
+            }
+        }.value
         let input = try CanonicalJSON.encode(["directory": directory, "reason": reason, "runningRevision": previous.rules.revision])
         switch loaded {
         case .success(let candidate):

@@ -110,7 +110,7 @@ extension PathwayService {
         do {
             candidate = try RulesHolder.compile(
                 candidateRequest.sources.map { RuleSource(name: $0.name, contents: $0.contents) },
-                label: candidateRequest.label ?? "candidate", at: at)
+                label: candidateRequest.label ?? "candidate", at: at, safetyPatients: configuration.safetyPatients)
         } catch {
             throw APIError(
                 .unprocessableContent, "rules-invalid",

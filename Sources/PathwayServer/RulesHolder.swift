@@ -41,13 +41,17 @@ final class RulesHolder: Sendable {
     }
 
     /// Reads, compiles and tests the rules in `directory`. Nothing here touches the running set.
-    static func load(directory: String, at now: Instant) throws(RulesRefused) -> LoadedRules {
+    static func load(directory: String, at now: Instant, safetyPatients: Int) throws(RulesRefused) -> LoadedRules {
         let sources: [RuleSource]
         do { sources = try RuleDirectory.load(directory) } catch { throw RulesRefused(problems: [error.description]) }
-        return try compile(sources, label: directory, at: now)
+        return try compile(sources, label: directory, at: now, safetyPatients: safetyPatients)
     }
 
-    static func compile(_ sources: [RuleSource], label: String, at now: Instant) throws(RulesRefused) -> LoadedRules {
+    /// Compiles, runs the pack tests, then checks the safety invariants on `safetyPatients`
+    /// generated patients; any problem refuses the set.
+    static func compile(
+        _ sources: [RuleSource], label: String, at now: Instant, safetyPatients: Int
+    ) throws(RulesRefused) -> LoadedRules {
         let prefix = label.hasSuffix("/") ? label : label + "/"
         let result = RuleCompiler.compile(sources)
         guard let rules = result.rules, result.errors.isEmpty else {
@@ -60,6 +64,11 @@ final class RulesHolder: Sendable {
                     "\(prefix)\(test.location): error: pack-test-failed: \(test.name): "
                         + test.failures.joined(separator: "; ")
                 })
+        }
+        // A set that can offer something unsafe never goes live: refused like a syntax error.
+        let safety = SafetyCheck.run(rules, patients: safetyPatients)
+        guard safety.diagnostics.isEmpty else {
+            throw RulesRefused(problems: safety.diagnostics.map { prefix + $0.description } + [safety.summary])
         }
         return LoadedRules(rules: rules, sources: sources, loadedAt: now)
     }

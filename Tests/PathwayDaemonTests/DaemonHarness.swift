@@ -31,7 +31,9 @@ final class DaemonHarness: @unchecked Sendable {
     ///   - copyRules: run on a private copy of Rules/ (for tests that change the rules).
     ///   - socketMode: e.g. "0666" when another uid must be able to connect.
     ///   - roles: YAML for the `roles:` mapping.
-    init(copyRules: Bool = false, socketMode: String = "0660", roles: String? = nil) throws {
+    ///   - safetyPatients: generated patients checked at start and reload (10,000 in production; fewer
+    ///     here, since every test starts a debug build).
+    init(copyRules: Bool = false, socketMode: String = "0660", roles: String? = nil, safetyPatients: Int = 300) throws {
         // Short: a socket path has at most 107 bytes.
         directory = URL(fileURLWithPath: "/tmp/pw-" + String(UUID().uuidString.prefix(8)))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -53,7 +55,7 @@ final class DaemonHarness: @unchecked Sendable {
         let config = """
             socket:   { path: \(socket), mode: "\(socketMode)" }
             database: { path: \(database), synchronous: full }
-            rules:    { directory: \(rulesDirectory.path) }
+            rules:    { directory: \(rulesDirectory.path), safetyPatients: \(safetyPatients) }
             roles:
             \(roleYAML)
             limits:   { maxBodyBytes: 65536, maxConnections: 64, idleTimeoutSeconds: 30 }

@@ -200,6 +200,36 @@ struct OperationsTests {
         #expect(try daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
     }
 
+    @Test("a rules edit that breaks a safety invariant is refused at reload with its counterexample, and at start")
+    func unsafeRulesAreRefused() throws {
+        let daemon = try DaemonHarness(copyRules: true, safetyPatients: 1_000)
+        try daemon.start()
+        let revision = try daemon.getJSON(HealthV1.self, "/v1/health").rules.revision
+        // The author deletes the declined-chemotherapy gate: every chemotherapy option would then be
+        // offered to a patient who declined chemotherapy.
+        let safety = daemon.rulesDirectory.appendingPathComponent("safety.yaml")
+        let original = try String(contentsOf: safety, encoding: .utf8)
+        var lines = original.components(separatedBy: "\n")
+        let start = try #require(lines.firstIndex { $0.contains("- id: declined-chemotherapy") })
+        lines.removeSubrange(start..<(start + 5))
+        try lines.joined(separator: "\n").write(to: safety, atomically: true, encoding: .utf8)
+        let refused = try daemon.client().request("POST", "/v1/rules/reload", body: [])
+        #expect(refused.status == 422, "\(refused.text)")
+        let error = try JSONDecoder().decode(ErrorResponseV1.self, from: Data(refused.body))
+        #expect(error.error.code == "rules-invalid")
+        let problem = try #require(error.error.details?.first { $0.contains("safety-invariant") }, "\(error)")
+        #expect(problem.contains("invariants.yaml:"))
+        #expect(problem.contains("no-chemotherapy-when-declined-or-unfit") || problem.contains("declined"))
+        #expect(problem.contains("\"declines\":\"chemotherapy\""), "the counterexample holds the refusal: \(problem)")
+        #expect(error.error.details?.contains { $0.hasPrefix("safety: 1000 patients") } == true)
+        #expect(try daemon.getJSON(HealthV1.self, "/v1/health").rules.revision == revision)
+        #expect(daemon.stop() == 0)
+        // The same set is refused at start: the daemon does not come up on unsafe rules.
+        #expect(throws: HarnessError.self) { try daemon.start() }
+        #expect(daemon.log.contains("safety-invariant"))
+        try original.write(to: safety, atomically: true, encoding: .utf8)
+    }
+
     @Test("kill -9 during a 16-client load: after restart every acknowledged event and its decision are there")
     func crashLosesNothingAcknowledged() throws {
         let daemon = try DaemonHarness()
