@@ -176,3 +176,21 @@ struct SafetyTests {
         }
     }
 }
+
+@Suite("The safety matrix in docs/clinical-content.md is the one the rules give")
+struct SafetyMatrixDocumentTests {
+    @Test("docs/clinical-content.md holds `pathwayctl rules matrix Rules` exactly")
+    func documentMatchesRules() throws {
+        let rules = try #require(RuleCompiler.compile(SafetyTests.sources).rules)
+        let document = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("docs/clinical-content.md"), encoding: .utf8)
+        let begin = "<!-- safety-matrix:begin -->\n"
+        let start = try #require(document.range(of: begin)).upperBound
+        let end = try #require(document.range(of: "<!-- safety-matrix:end -->")).lowerBound
+        #expect(String(document[start..<end]) == rules.safetyMatrix, "regenerate with: pathwayctl rules matrix Rules")
+        // Every anticancer option of every pathway is in it, with the performance-status gate.
+        for line in rules.safetyMatrix.split(separator: "\n") where line.contains("| systemic |") || line.contains("| surgery |") {
+            #expect(line.contains("performance-status"), "\(line)")
+        }
+    }
+}
