@@ -14,6 +14,8 @@ public struct EvaluationV1: Codable, Sendable, Hashable {
     public var trials: [TrialV1]
     public var missingData: [MissingFactV1]
     public var alerts: [AlertV1]
+    /// Events dated after `evaluatedAt`, which this evaluation did not count (absent when none).
+    public var future: [FutureEventV1]?
 
     public init(
         decisionId: String, patientId: String?, evaluatedAt: String, rules: RulesInfoV1,
@@ -31,6 +33,18 @@ public struct EvaluationV1: Codable, Sendable, Hashable {
         self.trials = trials
         self.missingData = missingData
         self.alerts = alerts
+    }
+}
+
+public struct FutureEventV1: Codable, Sendable, Hashable {
+    public var eventId: String
+    public var type: String
+    public var occurredAt: String
+
+    public init(eventId: String, type: String, occurredAt: String) {
+        self.eventId = eventId
+        self.type = type
+        self.occurredAt = occurredAt
     }
 }
 

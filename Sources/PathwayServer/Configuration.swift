@@ -37,6 +37,8 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         public var maxBodyBytes: Int? = 1_048_576
         public var maxConnections: Int? = 256
         public var idleTimeoutSeconds: Int? = 60
+        /// How far ahead of the receiving clock an event may be dated (clock skew); later is refused.
+        public var maxFutureSeconds: Int? = 86_400
     }
 
     public struct Audit: Codable, Sendable, Equatable {
@@ -97,6 +99,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     var maxBodyBytes: Int { limits?.maxBodyBytes ?? 1_048_576 }
     var maxConnections: Int { limits?.maxConnections ?? 256 }
     var idleTimeoutSeconds: Int { limits?.idleTimeoutSeconds ?? 60 }
+    var maxFutureSeconds: Int { limits?.maxFutureSeconds ?? 86_400 }
     var checkpointIntervalSeconds: Int { audit?.checkpointIntervalSeconds ?? 300 }
     var safetyPatients: Int { rules.safetyPatients ?? SafetyCheck.defaultPatients }
 
@@ -114,7 +117,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         if socket.path.utf8.count > 107 {
             throw ConfigurationError("\(file): socket.path: longer than the 107 bytes a Unix socket path may have")
         }
-        for (name, value) in [("maxBodyBytes", maxBodyBytes), ("maxConnections", maxConnections), ("idleTimeoutSeconds", idleTimeoutSeconds)]
+        for (name, value) in [("maxBodyBytes", maxBodyBytes), ("maxConnections", maxConnections), ("idleTimeoutSeconds", idleTimeoutSeconds), ("maxFutureSeconds", maxFutureSeconds)]
         where value <= 0 {
             throw ConfigurationError("\(file): limits.\(name): must be positive")
         }
@@ -146,7 +149,7 @@ private let allowedKeys: [String: Set<String>] = [
     "rules.parameters": ["*"],
     "roles": ["*"],
     "roles.*": ["users", "groups"],
-    "limits": ["maxBodyBytes", "maxConnections", "idleTimeoutSeconds"],
+    "limits": ["maxBodyBytes", "maxConnections", "idleTimeoutSeconds", "maxFutureSeconds"],
     "audit": ["checkpointIntervalSeconds"],
 ]
 

@@ -83,9 +83,20 @@ extension Request {
 }
 
 /// Parses JSON text; a syntax error is `400 invalid-json`.
+/// A key written twice in one object is `400 invalid-json` naming it: parsers disagree about which
+/// value wins, so the sender and pathwayd could read different facts from the same bytes.
 func parseJSON(_ bytes: some Collection<UInt8>, what: String = "the body") throws -> JSONValue {
-    do { return try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
+    let value: JSONValue
+    do { value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
         throw APIError(.badRequest, "invalid-json", "\(what) is not valid JSON")
+    }
+    try refuseDuplicateKeys(bytes, what: what)
+    return value
+}
+
+func refuseDuplicateKeys(_ bytes: some Collection<UInt8>, what: String = "the body") throws {
+    if let key = JSONDuplicateKeys.first(in: bytes) {
+        throw APIError(.badRequest, "invalid-json", "\(what) has the key \"\(key)\" twice", field: key)
     }
 }
 
@@ -95,6 +106,7 @@ func decodeBody<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T 
     guard (try? JSONDecoder().decode(JSONValue.self, from: data)) != nil else {
         throw APIError(.badRequest, "invalid-json", "the body is not valid JSON")
     }
+    try refuseDuplicateKeys(buffer.readableBytesView)
     do { return try JSONDecoder().decode(T.self, from: data) } catch {
         var field: String?
         var message = "\(error)"

@@ -124,7 +124,7 @@ extension PathwayService {
         var patientId: String?
         if case .object(let document) = recorded, case .string(let id)? = document["patientId"] { patientId = id }
         let context = EvaluationContext(now: at, decisionId: record.decisionId, patientId: patientId, parameters: parameters)
-        let evaluation = rules.evaluate(PatientFacts(events: events), context: context)
+        let evaluation = rules.evaluate(PatientFacts(events: events, asOf: context.now), context: context)
         let replayed = try parseJSON(Array(try CanonicalJSON.encode(evaluation).utf8))
         var differences: [ReplayResultV1.Difference] = []
         diff(recorded, replayed, path: "", into: &differences)

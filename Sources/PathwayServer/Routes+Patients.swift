@@ -16,9 +16,12 @@ extension PathwayService {
         if request.mediaType == "application/json" {
             let json = try parseJSON(body.readableBytesView)
             let event: Event
-            do { event = try EventDecoder.decode(json) } catch {
+            do {
+                event = try EventDecoder.decode(json)
+                try refuseFarFuture(event, now: receivedAt)
+            } catch {
                 metrics.event("rejected")
-                throw APIError.from(error)
+                throw (error as? EventValidationError).map { APIError.from($0) } ?? error
             }
             let incoming = IncomingEvent(event: event, canonical: try CanonicalJSON.encode(json))
             let results = try await store.ingest([incoming], actor: actor, settings: settings, receivedAt: receivedAt)
@@ -45,6 +48,7 @@ extension PathwayService {
                 let json = try parseJSON(text, what: "line \(number)")
                 let event: Event
                 do { event = try EventDecoder.decode(json) } catch { throw APIError.from(error) }
+                try refuseFarFuture(event, now: receivedAt)
                 incoming.append((lines.count, number, IncomingEvent(event: event, canonical: try CanonicalJSON.encode(json))))
                 lines.append(nil)
             } catch let error as APIError {
@@ -173,6 +177,7 @@ extension PathwayService {
             do { events.append(try EventDecoder.decode(item)) } catch {
                 throw APIError.from(error, prefix: "events[\(index)]")
             }
+            try refuseFarFuture(events[events.count - 1], now: now(), field: "events[\(index)].occurredAt")
             bodies.append(try CanonicalJSON.encode(item))
         }
         var at = now()
@@ -196,6 +201,18 @@ extension PathwayService {
     }
 
     // MARK: Shared
+
+    /// An event dated further ahead than clock skew explains is a data error (a year typed 2062):
+    /// `400 invalid-event` naming `occurredAt`. Within the allowance it is stored, and counts only
+    /// for evaluations made at or after its time.
+    func refuseFarFuture(_ event: Event, now: Instant, field: String = "occurredAt") throws {
+        let limit = Int64(configuration.maxFutureSeconds) * 1000
+        guard event.occurredAt.millisecondsSinceEpoch - now.millisecondsSinceEpoch > limit else { return }
+        throw APIError(
+            .badRequest, "invalid-event",
+            "\(field): \(event.occurredAt) is more than \(configuration.maxFutureSeconds) s after the time it was received (\(now))",
+            field: field)
+    }
 
     func unknownPatient(_ id: String) -> APIError {
         APIError(.notFound, "unknown-patient", "no events were ever received for patient \(id)", field: "id")

@@ -40,7 +40,7 @@ public struct RecordedEvaluation: Sendable {
     ) throws -> RecordedEvaluation {
         let context = EvaluationContext(
             now: now, decisionId: decisionId, patientId: patientId, parameters: settings.parameters)
-        let evaluation = settings.rules.evaluate(PatientFacts(events: events), context: context)
+        let evaluation = settings.rules.evaluate(PatientFacts(events: events, asOf: context.now), context: context)
         var input = "{\"evaluatedAt\":" + (try CanonicalJSON.encode(now.description))
         if let eventId { input += ",\"eventId\":" + (try CanonicalJSON.encode(eventId)) }
         input += ",\"events\":[" + bodies.joined(separator: ",") + "],\"parameters\":"

@@ -29,7 +29,7 @@ struct Eval: ParsableCommand {
             overrides[parts[0]] = parts[1]
         }
         let context = EvaluationContext(now: now, decisionId: "offline", patientId: patients.first, parameters: overrides)
-        let evaluation = compiled.evaluate(PatientFacts(events: events), context: context)
+        let evaluation = compiled.evaluate(PatientFacts(events: events, asOf: context.now), context: context)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

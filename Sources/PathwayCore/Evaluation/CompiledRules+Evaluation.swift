@@ -8,7 +8,13 @@ extension CompiledRules {
     /// and listed.
     public func evaluate(_ facts: PatientFacts, context: EvaluationContext) -> EvaluationV1 {
         var run = EvaluationRun(rules: self, evaluator: ExpressionEvaluator(environment: environment(facts, context: context)))
-        return run.document(context)
+        var document = run.document(context)
+        if !facts.future.isEmpty {
+            document.future = facts.future.map {
+                FutureEventV1(eventId: $0.eventId, type: $0.type, occurredAt: $0.occurredAt.description)
+            }
+        }
+        return document
     }
 }
 

@@ -32,6 +32,13 @@ public struct TreatmentLine: Sendable, Hashable {
     public var eventIds: [String]
 }
 
+/// An event dated after the evaluation time.
+public struct FutureEvent: Sendable, Hashable {
+    public var eventId: String
+    public var type: String
+    public var occurredAt: Instant
+}
+
 /// A patient's facts, folded from events in order of occurrence (not arrival).
 ///
 /// Treatment history is closed-world: no line recorded means no treatment. Every other fact is
@@ -43,12 +50,22 @@ public struct PatientFacts: Sendable, Hashable {
     public var progressions: [Instant] = []
     /// Ids of the events that count (not retracted), in occurrence order.
     public var eventIds: [String] = []
+    /// Events dated after the evaluation time: they do not count for it (an ECOG 0 dated 2062 must
+    /// not outrank today's ECOG 3), and are listed so that the data error can be fixed.
+    public var future: [FutureEvent] = []
 
     public init() {}
 
     /// Folds `events` (of one patient, in any order). Ties in `occurredAt` are broken by event id
-    /// so that the same events always give the same facts.
-    public init(events: [Event]) {
+    /// so that the same events always give the same facts. With `asOf`, events dated after it are
+    /// set aside in `future`.
+    public init(events: [Event], asOf: Instant? = nil) {
+        var events = events
+        if let asOf {
+            future = events.filter { $0.occurredAt > asOf }.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
+                .map { FutureEvent(eventId: $0.id, type: $0.type, occurredAt: $0.occurredAt) }
+            events.removeAll { $0.occurredAt > asOf }
+        }
         var retractedBy: [String: String] = [:]
         for event in events {
             if case .retraction(let target) = event.effect { retractedBy[target] = event.id }

@@ -97,7 +97,7 @@ public enum SafetyCheck {
     {
         let decoded = events.compactMap { try? EventDecoder.decode($0) }
         let context = EvaluationContext(now: PatientGenerator.now, decisionId: "safety", parameters: parameters)
-        return rules.violations(PatientFacts(events: decoded), context: context)
+        return rules.violations(PatientFacts(events: decoded, asOf: context.now), context: context)
     }
 
     /// Removes events, then fields of events, while the invariant stays broken.

@@ -14,7 +14,7 @@ extension CompiledRules {
     /// Runs every test case kept in the packs.
     public func runTests() -> [PackTestResult] {
         tests.map { test in
-            let facts = PatientFacts(events: test.events)
+            let facts = PatientFacts(events: test.events, asOf: test.now)
             let context = EvaluationContext(now: test.now, decisionId: "test", patientId: "TEST", parameters: test.parameters)
             let evaluation = evaluate(facts, context: context)
             return PackTestResult(name: test.name, location: test.location, failures: test.expect.failures(in: evaluation))
