@@ -66,11 +66,22 @@ public struct EventBatchResultV1: Codable, Sendable, Hashable {
     public var duplicates: Int
     public var rejected: Int
     public var results: [Line]
+    /// Rejected lines beyond the first `maxListedRejections`, counted in `rejected` but not listed
+    /// (absent when every line is listed): the answer stays bounded whatever the body holds.
+    public var unlistedRejections: Int?
+
+    public static let maxListedRejections = 100
 
     public init(results: [Line]) {
-        self.results = results
         accepted = results.count { $0.status == "accepted" }
         duplicates = results.count { $0.status == "duplicate" }
         rejected = results.count { $0.status == "rejected" }
+        var listed = 0
+        self.results = results.filter { line in
+            guard line.status == "rejected" else { return true }
+            listed += 1
+            return listed <= Self.maxListedRejections
+        }
+        unlistedRejections = rejected > Self.maxListedRejections ? rejected - Self.maxListedRejections : nil
     }
 }

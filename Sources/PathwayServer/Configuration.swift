@@ -39,6 +39,11 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         public var idleTimeoutSeconds: Int? = 60
         /// How far ahead of the receiving clock an event may be dated (clock skew); later is refused.
         public var maxFutureSeconds: Int? = 86_400
+        /// Refusals (403) of one peer uid written to the audit trail per minute; the rest are
+        /// counted and summarised in one record.
+        public var refusalsPerMinute: Int? = 60
+        /// Lines an NDJSON body may hold (413 beyond).
+        public var maxBatchLines: Int? = 1_000
     }
 
     public struct Audit: Codable, Sendable, Equatable {
@@ -100,6 +105,8 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     var maxConnections: Int { limits?.maxConnections ?? 256 }
     var idleTimeoutSeconds: Int { limits?.idleTimeoutSeconds ?? 60 }
     var maxFutureSeconds: Int { limits?.maxFutureSeconds ?? 86_400 }
+    var refusalsPerMinute: Int { limits?.refusalsPerMinute ?? 60 }
+    var maxBatchLines: Int { limits?.maxBatchLines ?? 1_000 }
     var checkpointIntervalSeconds: Int { audit?.checkpointIntervalSeconds ?? 300 }
     var safetyPatients: Int { rules.safetyPatients ?? SafetyCheck.defaultPatients }
 
@@ -117,7 +124,8 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         if socket.path.utf8.count > 107 {
             throw ConfigurationError("\(file): socket.path: longer than the 107 bytes a Unix socket path may have")
         }
-        for (name, value) in [("maxBodyBytes", maxBodyBytes), ("maxConnections", maxConnections), ("idleTimeoutSeconds", idleTimeoutSeconds), ("maxFutureSeconds", maxFutureSeconds)]
+        for (name, value) in [("maxBodyBytes", maxBodyBytes), ("maxConnections", maxConnections), ("idleTimeoutSeconds", idleTimeoutSeconds), ("maxFutureSeconds", maxFutureSeconds),
+            ("refusalsPerMinute", refusalsPerMinute), ("maxBatchLines", maxBatchLines)]
         where value <= 0 {
             throw ConfigurationError("\(file): limits.\(name): must be positive")
         }
@@ -149,7 +157,9 @@ private let allowedKeys: [String: Set<String>] = [
     "rules.parameters": ["*"],
     "roles": ["*"],
     "roles.*": ["users", "groups"],
-    "limits": ["maxBodyBytes", "maxConnections", "idleTimeoutSeconds", "maxFutureSeconds"],
+    "limits": [
+        "maxBodyBytes", "maxConnections", "idleTimeoutSeconds", "maxFutureSeconds", "refusalsPerMinute", "maxBatchLines",
+    ],
     "audit": ["checkpointIntervalSeconds"],
 ]
 

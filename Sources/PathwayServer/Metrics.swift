@@ -11,6 +11,8 @@ final class DaemonMetrics: Sendable {
     private let requests = Mutex<[Key: Int]>([:])
     private let events = Mutex<[String: Int]>([:])
     private let reloads = Mutex<[String: Int]>([:])
+    /// Refusals (403): all, and those only counted (beyond the per-uid audit limit).
+    private let refusals = Mutex((all: 0, suppressed: 0))
 
     func request(route: String, status: Int) {
         requests.withLock { $0[Key(route: route, status: status), default: 0] += 1 }
@@ -19,6 +21,9 @@ final class DaemonMetrics: Sendable {
     func event(_ outcome: String, count: Int = 1) {
         events.withLock { $0[outcome, default: 0] += count }
     }
+
+    func refusal() { refusals.withLock { $0.all += 1 } }
+    func refusalSuppressed() { refusals.withLock { $0.suppressed += 1 } }
 
     func reload(_ outcome: String) {
         reloads.withLock { $0[outcome, default: 0] += 1 }
@@ -44,6 +49,14 @@ final class DaemonMetrics: Sendable {
         family(
             "pathwayd_rules_reloads_total", "Rules reload attempts, by outcome.", "counter",
             reloads.withLock { $0 }.sorted { $0.key < $1.key }.map { ("outcome=\"\($0.key)\"", Double($0.value)) })
+        let refused = refusals.withLock { $0 }
+        family(
+            "pathwayd_refusals_total", "Requests refused for lack of a role (403).", "counter",
+            [("", Double(refused.all))])
+        family(
+            "pathwayd_refusals_unrecorded_total",
+            "Refusals beyond limits.refusalsPerMinute for one uid: counted and summarised, not recorded one by one.",
+            "counter", [("", Double(refused.suppressed))])
         for item in extra { family(item.name, item.help, item.type, item.samples.map { ($0.labels, $0.value) }) }
         return lines.joined(separator: "\n") + "\n"
     }

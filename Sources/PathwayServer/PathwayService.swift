@@ -30,6 +30,7 @@ final class PathwayService: Sendable {
     let logger: Logger
     let notifier: SystemdNotifier
     private let reloads = ReloadSerializer()
+    let refusals: RefusalLimiter
 
     init(
         store: Store, rules: RulesHolder, roleMap: RoleMap, configuration: DaemonConfiguration, logger: Logger,
@@ -41,6 +42,7 @@ final class PathwayService: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.notifier = notifier
+        refusals = RefusalLimiter(limit: configuration.refusalsPerMinute)
     }
 
     var settings: EvaluationSettings {
@@ -86,6 +88,7 @@ final class PathwayService: Sendable {
         router.on(RouterPath(path), method: method) { [self] request, context -> Response in
             let response: Response
             do {
+                try Self.checkIdentifiers(context: context, route: path)
                 let actor = try await actor(of: context)
                 try await authorize(actor, access, request: request, context: context, route: path)
                 response = try await handler(request, context, actor)
@@ -128,12 +131,44 @@ final class PathwayService: Sendable {
             needed = roles.map(\.rawValue).joined(separator: " or ")
         }
         if allowed { return }
+        // Identifiers were checked against the contract's limits before this point, so the record
+        // is bounded: method, route template, the path (≤ 64 + 64 bytes with `:id`), peer.
         let patientId = route.hasPrefix("/v1/patients/") ? context.parameters.get("id") : nil
-        let message = "\(actor.user) (uid \(actor.uid)) may not \(request.method) \(request.uri.path): needs \(needed)"
-        let input = try CanonicalJSON.encode(["method": "\(request.method)", "path": request.uri.path, "route": route])
-        let output = try CanonicalJSON.encode(ErrorResponseV1(code: "forbidden", message: message))
-        try await audit(actor: actor, action: "denied", patientId: patientId, input: input, output: output)
+        let message = "\(actor.user) (uid \(actor.uid)) may not \(request.method) \(route): needs \(needed)"
+        metrics.refusal()
+        let at = now()
+        switch refusals.decide(uid: actor.uid, at: at) {
+        case .suppress:
+            metrics.refusalSuppressed()
+        case .write(let suppressed, let since):
+            if suppressed > 0, let since {
+                let summary = try CanonicalJSON.encode([
+                    "suppressedRefusals": "\(suppressed)", "since": since.description, "uid": "\(actor.uid)",
+                    "limitPerMinute": "\(refusals.limit)",
+                ])
+                try await audit(actor: actor, action: "denied-summary", patientId: nil, input: summary, output: "{}")
+            }
+            let input = try CanonicalJSON.encode(["method": "\(request.method)", "path": request.uri.path, "route": route])
+            let output = try CanonicalJSON.encode(ErrorResponseV1(code: "forbidden", message: message))
+            try await audit(actor: actor, action: "denied", patientId: patientId, input: input, output: output)
+        }
         throw APIError(.forbidden, "forbidden", message)
+    }
+
+    /// Path identifiers are checked against the contract's limits before anything else: a patient
+    /// id is 1–64 of `A-Z a-z 0-9 . _ : -`, a decision id 1–128 printable ASCII. Nothing longer
+    /// reaches a record, an error message or the store.
+    static func checkIdentifiers(context: PathwayContext, route: String) throws {
+        guard let id = context.parameters.get("id") else { return }
+        if route.hasPrefix("/v1/patients/") {
+            guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy(EventDecoder.isPatientIdByte) else {
+                throw APIError(.badRequest, "invalid-request", "id: a patient id is 1–64 characters of A-Z a-z 0-9 . _ : -", field: "id")
+            }
+        } else {
+            guard (1...128).contains(id.utf8.count), id.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                throw APIError(.badRequest, "invalid-request", "id: a decision id is 1–128 printable ASCII characters", field: "id")
+            }
+        }
     }
 
     // MARK: Health, rules, metrics

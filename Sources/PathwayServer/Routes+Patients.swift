@@ -35,7 +35,14 @@ extension PathwayService {
             }
         }
 
-        // NDJSON: every line is checked; the valid ones are stored together, and each line gets its result.
+        // NDJSON: every line is checked; the valid ones are stored in slices (each line atomic), and
+        // each line gets its result. The line count is checked before anything is parsed.
+        let lineCount = body.readableBytesView.reduce(into: 1) { count, byte in if byte == UInt8(ascii: "\n") { count += 1 } }
+        guard lineCount <= configuration.maxBatchLines + 1 else {
+            throw APIError(
+                .contentTooLarge, "too-many-lines",
+                "an NDJSON body holds at most \(configuration.maxBatchLines) lines (limits.maxBatchLines); split the batch")
+        }
         var lines: [EventBatchResultV1.Line?] = []
         var incoming: [(index: Int, line: Int, item: IncomingEvent)] = []
         for (offset, raw) in body.readableBytesView.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
@@ -59,10 +66,12 @@ extension PathwayService {
             }
         }
         guard !lines.isEmpty else { throw APIError(.badRequest, "invalid-event", "the body holds no events") }
-        if !incoming.isEmpty {
+        // Slices keep one batch from holding the single writer: other requests commit in between.
+        for start in stride(from: 0, to: incoming.count, by: Self.batchSlice) {
+            let slice = incoming[start..<min(start + Self.batchSlice, incoming.count)]
             let results = try await store.ingest(
-                incoming.map(\.item), actor: actor, settings: settings, receivedAt: receivedAt)
-            for (entry, result) in zip(incoming, results) {
+                slice.map(\.item), actor: actor, settings: settings, receivedAt: receivedAt)
+            for (entry, result) in zip(slice, results) {
                 switch result {
                 case .success(let stored):
                     lines[entry.index] = .init(
@@ -81,6 +90,9 @@ extension PathwayService {
         metrics.event("rejected", count: batch.rejected)
         return try .json(encoding: batch, status: batch.rejected == 0 ? .ok : .init(code: 207))
     }
+
+    /// Events of one NDJSON body committed per writer transaction.
+    static let batchSlice = 32
 
     /// The id of an event line that was refused, when it can be read, to help the sender match results.
     private static func eventId(in line: some Collection<UInt8>) -> String? {

@@ -33,7 +33,11 @@ final class DaemonHarness: @unchecked Sendable {
     ///   - roles: YAML for the `roles:` mapping.
     ///   - safetyPatients: generated patients checked at start and reload (10,000 in production; fewer
     ///     here, since every test starts a debug build).
-    init(copyRules: Bool = false, socketMode: String = "0660", roles: String? = nil, safetyPatients: Int = 300) throws {
+    ///   - limits: extra `limits:` entries, e.g. `refusalsPerMinute: 5`.
+    init(
+        copyRules: Bool = false, socketMode: String = "0660", roles: String? = nil, safetyPatients: Int = 300,
+        limits: String = ""
+    ) throws {
         // Short: a socket path has at most 107 bytes.
         directory = URL(fileURLWithPath: "/tmp/pw-" + String(UUID().uuidString.prefix(8)))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -58,7 +62,7 @@ final class DaemonHarness: @unchecked Sendable {
             rules:    { directory: \(rulesDirectory.path), safetyPatients: \(safetyPatients) }
             roles:
             \(roleYAML)
-            limits:   { maxBodyBytes: 65536, maxConnections: 64, idleTimeoutSeconds: 30 }
+            limits:   { maxBodyBytes: 65536, maxConnections: 64, idleTimeoutSeconds: 30\(limits.isEmpty ? "" : ", " + limits) }
             audit:    { checkpointIntervalSeconds: 3600 }
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)

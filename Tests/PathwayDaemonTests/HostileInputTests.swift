@@ -78,3 +78,53 @@ struct HostileInputTests {
         #expect(evaluation.future?.map(\.eventId) == ["f2"])
     }
 }
+
+@Suite("Refusals and batches are bounded", .serialized)
+struct BoundedWritesTests {
+    @Test("an id over the contract's limits is refused before any record; refusals beyond the per-uid limit are only counted")
+    func refusalsAreBounded() throws {
+        let daemon = try DaemonHarness(roles: """
+              admin: { users: ["@self"] }
+            """, limits: "refusalsPerMinute: 5")
+        try daemon.start()
+        defer { daemon.stop() }
+        let long = String(repeating: "A", count: 10_000)
+        for path in ["/v1/patients/\(long)", "/v1/patients/\(String(repeating: "B", count: 65))/recommendations",
+                     "/v1/patients/bad%20id", "/v1/audit/decisions/\(String(repeating: "x", count: 129))"] {
+            let response = try daemon.get(path)
+            #expect(response.status == 400, "\(path.prefix(40)): \(response.status)")
+            #expect(response.text.contains("\"code\":\"invalid-request\""))
+            #expect(!response.text.contains(String(repeating: "A", count: 100)), "the id is not echoed")
+        }
+        #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'denied'") == ["0"])
+        // 40 refusals of one uid in a minute: 5 records, the rest counted.
+        for _ in 0..<40 { #expect(try daemon.get("/v1/patients/P1").status == 403) }
+        #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'denied'") == ["5"])
+        let bytes = try daemon.sql("SELECT max(length(input) + length(output)) FROM audit WHERE action = 'denied'")
+        #expect(Int(bytes.first ?? "") ?? .max < 1_000, "\(bytes)")
+        let metrics = try daemon.get("/v1/metrics").text
+        #expect(metrics.contains("pathwayd_refusals_total 40"))
+        #expect(metrics.contains("pathwayd_refusals_unrecorded_total 35"))
+    }
+
+    @Test("an NDJSON body over the line limit is 413; the answer lists at most 100 rejections; memory stays bounded")
+    func batchLimits() throws {
+        let daemon = try DaemonHarness(limits: "maxBatchLines: 1000")
+        try daemon.start()
+        defer { daemon.stop() }
+        let tooMany = try daemon.client().request(
+            "POST", "/v1/events", body: Array(String(repeating: "1\n", count: 1_001).utf8), contentType: "application/x-ndjson")
+        #expect(tooMany.status == 413)
+        #expect(tooMany.text.contains("\"code\":\"too-many-lines\""))
+        var lines = (0..<300).map { _ in "1" }
+        lines += pleuralPatient("BATCH-1").map { String(decoding: try! encode($0), as: UTF8.self) }
+        let mixed = try daemon.client().request("POST", "/v1/events", body: Array(lines.joined(separator: "\n").utf8), contentType: "application/x-ndjson")
+        #expect(mixed.status == 207)
+        let batch = try JSONDecoder().decode(EventBatchResultV1.self, from: Data(mixed.body))
+        #expect(batch.rejected == 300)
+        #expect(batch.unlistedRejections == 200)
+        #expect(batch.results.filter { $0.status == "rejected" }.count == 100)
+        #expect(batch.accepted == pleuralPatient("BATCH-1").count)
+        #expect(mixed.body.count < 100_000)
+    }
+}

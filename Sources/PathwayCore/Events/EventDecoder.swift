@@ -33,7 +33,8 @@ public enum EventDecoder {
             effect: effect)
     }
 
-    private static func isPatientIdByte(_ byte: UInt8) -> Bool {
+    /// A byte a patient id may hold (contract §3): `A-Z a-z 0-9 . _ : -`.
+    public static func isPatientIdByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"),
