@@ -25,6 +25,8 @@ let package = Package(
             url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1",
             traits: ["FullFoundation"]),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // HTTPRequestPart, for the connection guard's request-completion handler (Hummingbird uses it too).
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
     ],
     targets: [
         // Versioned wire types of the v1 contract. Depends on nothing.
@@ -61,6 +63,7 @@ let package = Package(
             dependencies: [
                 "PathwayCore", "PathwayAPI", "PathwayStore", "PathwayRulesIO", "CPeerCredentials",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -44,6 +44,10 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         public var refusalsPerMinute: Int? = 60
         /// Lines an NDJSON body may hold (413 beyond).
         public var maxBatchLines: Int? = 1_000
+        /// Connections one peer uid may hold (below maxConnections, so others keep room).
+        public var maxConnectionsPerUid: Int? = 64
+        /// A request's bytes must all arrive within this many seconds of its first byte.
+        public var requestTimeoutSeconds: Int? = 30
     }
 
     public struct Audit: Codable, Sendable, Equatable {
@@ -107,6 +111,8 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     var maxFutureSeconds: Int { limits?.maxFutureSeconds ?? 86_400 }
     var refusalsPerMinute: Int { limits?.refusalsPerMinute ?? 60 }
     var maxBatchLines: Int { limits?.maxBatchLines ?? 1_000 }
+    var maxConnectionsPerUid: Int { limits?.maxConnectionsPerUid ?? min(64, maxConnections / 4) }
+    var requestTimeoutSeconds: Int { limits?.requestTimeoutSeconds ?? 30 }
     var checkpointIntervalSeconds: Int { audit?.checkpointIntervalSeconds ?? 300 }
     var safetyPatients: Int { rules.safetyPatients ?? SafetyCheck.defaultPatients }
 
@@ -125,9 +131,14 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
             throw ConfigurationError("\(file): socket.path: longer than the 107 bytes a Unix socket path may have")
         }
         for (name, value) in [("maxBodyBytes", maxBodyBytes), ("maxConnections", maxConnections), ("idleTimeoutSeconds", idleTimeoutSeconds), ("maxFutureSeconds", maxFutureSeconds),
-            ("refusalsPerMinute", refusalsPerMinute), ("maxBatchLines", maxBatchLines)]
+            ("refusalsPerMinute", refusalsPerMinute), ("maxBatchLines", maxBatchLines),
+            ("maxConnectionsPerUid", maxConnectionsPerUid), ("requestTimeoutSeconds", requestTimeoutSeconds)]
         where value <= 0 {
             throw ConfigurationError("\(file): limits.\(name): must be positive")
+        }
+        if maxConnectionsPerUid >= maxConnections {
+            throw ConfigurationError(
+                "\(file): limits.maxConnectionsPerUid: must be below limits.maxConnections (\(maxConnections)), so that other peers keep room")
         }
         if safetyPatients < 1 || safetyPatients > 1_000_000 {
             throw ConfigurationError("\(file): rules.safetyPatients: must be 1–1000000 (production: at least 10000)")
@@ -159,6 +170,7 @@ private let allowedKeys: [String: Set<String>] = [
     "roles.*": ["users", "groups"],
     "limits": [
         "maxBodyBytes", "maxConnections", "idleTimeoutSeconds", "maxFutureSeconds", "refusalsPerMinute", "maxBatchLines",
+        "maxConnectionsPerUid", "requestTimeoutSeconds",
     ],
     "audit": ["checkpointIntervalSeconds"],
 ]

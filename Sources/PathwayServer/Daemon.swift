@@ -13,7 +13,9 @@ import UnixSignals
 /// Starts pathwayd: takes the socket's lock, loads and archives the rules, opens the database,
 /// serves until SIGTERM/SIGINT, then finishes in-flight requests and closes the database.
 public enum Daemon {
-    public static func run(configuration: DaemonConfiguration, logger: Logger) async throws {
+    public static func run(
+        configuration: DaemonConfiguration, logger: Logger, acceptDamagedAuditTrail: Bool = false
+    ) async throws {
         // Patient data: files the daemon creates are not readable by others.
         umask(0o027)
         let notifier = SystemdNotifier()
@@ -37,6 +39,26 @@ public enum Daemon {
             logger.warning("database.synchronous is normal: acknowledged writes may be lost if the machine loses power")
         }
         let selfActor = Actor.daemon(uid: getuid(), user: RoleMap.lookupUser(getuid()) ?? String(getuid()))
+        // Before anything is written or a checkpoint logged: the triggers exist and the chain
+        // verifies from the last checkpoint this daemon recorded.
+        let integrity = try await store.checkIntegrity()
+        let override: String?
+        if integrity.isIntact {
+            override = nil
+        } else {
+            logger.critical("audit trail integrity check failed: \(integrity.problems)")
+            guard acceptDamagedAuditTrail else {
+                try? store.close()
+                throw DaemonError(
+                    "the audit trail failed its start-up check (\(integrity.problems)); not starting. Investigate with "
+                        + "`pathwayctl audit verify` offline (docs/audit.md); --accept-damaged-audit-trail starts anyway "
+                        + "and records the override")
+            }
+            try await store.restoreTriggers()
+            override = try CanonicalJSON.encode([
+                "problems": integrity.problems, "lastCheckpoint": integrity.lastCheckpoint.map { "\($0.seq):\($0.hash)" } ?? "none",
+            ])
+        }
         let archived = try ArchivedRules(rules: loaded.rules, sources: loaded.sources)
         let startupInput = try CanonicalJSON.encode(["directory": configuration.rules.directory, "reason": "startup"])
         let startupOutput = try CanonicalJSON.encode(
@@ -46,6 +68,11 @@ public enum Daemon {
             ]))
         let decisionId = newDecisionId()
         try await store.write { transaction in
+            if let override {
+                try transaction.appendAudit(
+                    decisionId: newDecisionId(), at: startedAt, actor: selfActor, action: "integrity-override",
+                    patientId: nil, revision: archived.revision, input: override, output: "{}")
+            }
             try transaction.archive(rules: archived, at: startedAt)
             try transaction.appendAudit(
                 decisionId: decisionId, at: startedAt, actor: selfActor, action: "rules-reload", patientId: nil,
@@ -65,7 +92,10 @@ public enum Daemon {
         let group = configuration.socket.group
         let app = Application(
             router: service.router(),
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+            server: .guardedHTTP1(
+                idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
+                requestTimeout: .seconds(Int64(configuration.requestTimeoutSeconds)),
+                registry: ConnectionRegistry(perUidLimit: configuration.maxConnectionsPerUid), logger: logger),
             configuration: .init(
                 address: .unixDomainSocket(path: socketPath), serverName: "pathwayd",
                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
@@ -108,8 +138,18 @@ public enum Daemon {
 
     /// Writes the chain head to the operational log: an auditor copies these lines off the machine
     /// and later runs `verify --against SEQ:HASH` to detect a truncated trail.
+    /// The head is verified from the last recorded checkpoint before it is logged and recorded:
+    /// a checkpoint never vouches for records nobody checked.
     static func logCheckpoint(_ store: Store, _ logger: Logger, _ when: String) async throws {
-        let head = try await store.head
+        let integrity = try await store.checkIntegrity()
+        let verified = integrity.verification.head.map { ChainHead(seq: $0.seq, hash: $0.hash) }
+        guard integrity.isIntact, let head = verified ?? integrity.lastCheckpoint else {
+            if !integrity.isIntact {
+                logger.critical("audit trail integrity check failed; no checkpoint logged: \(integrity.problems)")
+            }
+            return
+        }
+        try await store.recordCheckpoint(head, at: now().millisecondsSinceEpoch, kind: when)
         logger.notice("audit checkpoint \(head.seq):\(head.hash)", metadata: ["when": "\(when)"])
     }
 

@@ -96,6 +96,33 @@ enum Schema {
                     CREATE INDEX feedback_by_time ON feedback(at);
                     """)
         }
+        migrator.registerMigration("v2-checkpoints") { db in
+            // Every chain head the daemon verified and logged, so that the next start verifies
+            // from there: a rewritten trail cannot be laundered by a fresh checkpoint.
+            try db.execute(sql: "CREATE TABLE audit_checkpoints (seq INTEGER NOT NULL, hash TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL)")
+            try db.execute(sql: appendOnlyTriggerSQL["audit_checkpoints_refuse_update"]!)
+            try db.execute(sql: appendOnlyTriggerSQL["audit_checkpoints_refuse_delete"]!)
+        }
         return migrator
     }
+
+    /// The triggers that keep the trail, its subjects, the rules archive and the checkpoints
+    /// append-only; checked at every start, recreated only by an audited override.
+    static let appendOnlyTriggerSQL: [String: String] = {
+        var triggers: [String: String] = [:]
+        for (table, name, message) in [
+            ("audit", "audit_refuses", "the audit trail is append-only"),
+            ("audit_subjects", "audit_subjects_refuse", "the audit trail is append-only"),
+            ("rules_revisions", "rules_revisions_refuse", "the rules archive is append-only"),
+            ("audit_checkpoints", "audit_checkpoints_refuse", "the checkpoints are append-only"),
+        ] {
+            for operation in ["update", "delete"] {
+                triggers["\(name)_\(operation)"] = """
+                    CREATE TRIGGER IF NOT EXISTS \(name)_\(operation) BEFORE \(operation.uppercased()) ON \(table)
+                        BEGIN SELECT RAISE(ABORT, '\(message)'); END;
+                    """
+            }
+        }
+        return triggers
+    }()
 }

@@ -86,21 +86,36 @@ extension Store {
         }
     }
 
-    /// Walks the whole chain in order and reports the first record whose order, link or content is
+    /// Walks the chain in order and reports the first record whose order, link or content is
     /// wrong. With `checkpoint`, also checks that the record it names is still there, unchanged.
-    public func verify(against checkpoint: ChainHead? = nil) async throws -> AuditVerificationV1 {
+    /// With `from` (a verified head), starts after that record, once its hash is checked.
+    public func verify(against checkpoint: ChainHead? = nil, from: ChainHead? = nil) async throws -> AuditVerificationV1 {
         let clock = ContinuousClock()
         let start = clock.now
         let (count, head, failure) = try await read { db -> (Int64, ChainHead?, AuditVerificationV1.Failure?) in
+            var previous = ChainHead(seq: 0, hash: AuditRecord.genesisHash)
+            var checkpointSeen = false
+            if let from, from.seq > 0 {
+                let stored = try Row.fetchOne(db, sql: "SELECT decision_id, hash FROM audit WHERE seq = ?", arguments: [from.seq])
+                guard let stored, stored[1] as String == from.hash else {
+                    return (
+                        0, nil,
+                        .init(
+                            seq: from.seq, decisionId: stored?[0], problem: "checkpoint",
+                            message: stored == nil
+                                ? "the last checkpoint names record \(from.seq), which is gone"
+                                : "record \(from.seq) no longer has the hash of the last checkpoint (\(from.hash)): the trail was rewritten"))
+                }
+                previous = from
+                checkpointSeen = true
+            }
             let statement = try db.makeStatement(
                 sql: """
                     SELECT seq, decision_id, at, actor_uid, actor_user, actor_roles, action, patient_id, revision,
-                           input, output, prev_hash, hash FROM audit ORDER BY seq
+                           input, output, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq
                     """)
-            let cursor = try Row.fetchCursor(statement)
-            var previous = ChainHead(seq: 0, hash: AuditRecord.genesisHash)
+            let cursor = try Row.fetchCursor(statement, arguments: [previous.seq])
             var count: Int64 = 0
-            var checkpointSeen = false
             while let row = try cursor.next() {
                 let seq: Int64 = row[0]
                 let decisionId: String = row[1]

@@ -20,6 +20,12 @@ struct PathwayDaemon: AsyncParsableCommand {
     @Option(help: "The rules directory (overrides the configuration).") var rules: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Flag(help: "Print the configuration in force and exit.") var printConfig = false
+    @Flag(
+        help: """
+            Start although the audit trail failed its start-up check (broken chain, missing append-only \
+            triggers). The override, with the problem found, is written to the trail; the triggers are recreated.
+            """)
+    var acceptDamagedAuditTrail = false
 
     func run() async throws {
         var configuration: DaemonConfiguration
@@ -50,7 +56,8 @@ struct PathwayDaemon: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "pathwayd")
-        do { try await Daemon.run(configuration: configuration, logger: logger) } catch {
+        do { try await Daemon.run(
+                configuration: configuration, logger: logger, acceptDamagedAuditTrail: acceptDamagedAuditTrail) } catch {
             logger.critical("\(error)")
             throw ExitCode(1)
         }

@@ -49,6 +49,50 @@ struct AuditorTests {
         #expect(cli.output.contains("BROKEN at record 7"))
     }
 
+    @Test("at start: a rewritten trail or missing triggers stop the daemon, naming the record; an audited override starts it")
+    func tamperingNoticedAtStart() throws {
+        let daemon = try populated()
+        #expect(daemon.stop() == 0)
+        let checkpoints = try daemon.sql("SELECT kind FROM audit_checkpoints ORDER BY rowid")
+        #expect(checkpoints == ["start", "stop"], "\(checkpoints)")
+        // Triggers dropped, one record edited, every hash after it recomputed would still break the
+        // last checkpoint; here the content is edited and the hashes are left, as in editedContent.
+        try tamper(daemon, "UPDATE audit SET output = replace(output, '\"recommended\"', '\"not-eligible\"') WHERE seq = 7")
+        #expect(throws: HarnessError.self) { try daemon.start() }
+        #expect(daemon.log.contains("append-only triggers missing"), "\(daemon.log.suffix(2000))")
+        #expect(daemon.log.contains("not starting"))
+        let checkpointsAfter = try daemon.sql("SELECT count(*) FROM audit_checkpoints")
+        #expect(checkpointsAfter == ["2"], "no checkpoint is recorded for an unverified head")
+        // The override starts it, recreates the triggers and records what was found.
+        try daemon.start(arguments: ["--accept-damaged-audit-trail"])
+        defer { daemon.stop() }
+        let override = try daemon.sql("SELECT input FROM audit WHERE action = 'integrity-override'")
+        #expect(override.first?.contains("append-only triggers missing") == true, "\(override)")
+        let triggers = try daemon.sql("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")
+        #expect(triggers == ["8"])
+    }
+
+    @Test("at start: records rewritten below the last checkpoint are caught by the checkpoint's hash")
+    func rewrittenBelowCheckpoint() throws {
+        let daemon = try populated()
+        #expect(daemon.stop() == 0)
+        let head = try daemon.sql("SELECT seq FROM audit_checkpoints ORDER BY rowid DESC LIMIT 1").first ?? ""
+        // A forger who recomputes the checkpointed record's hash (and leaves the triggers in place
+        // afterwards) still cannot match the checkpoint.
+        try tamper(
+            daemon,
+            """
+            UPDATE audit SET hash = 'forged' WHERE seq = \(head);
+            CREATE TRIGGER audit_refuses_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'x'); END;
+            CREATE TRIGGER audit_refuses_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'x'); END;
+            CREATE TRIGGER audit_subjects_refuse_update BEFORE UPDATE ON audit_subjects BEGIN SELECT RAISE(ABORT, 'x'); END;
+            CREATE TRIGGER audit_subjects_refuse_delete BEFORE DELETE ON audit_subjects BEGIN SELECT RAISE(ABORT, 'x'); END
+            """)
+        #expect(throws: HarnessError.self) { try daemon.start() }
+        #expect(daemon.log.contains("audit record \(head)"), "\(daemon.log.suffix(2000))")
+        #expect(daemon.log.contains("checkpoint"))
+    }
+
     @Test("a deleted record is caught")
     func deletedRecord() throws {
         let daemon = try populated()
@@ -84,10 +128,12 @@ struct AuditorTests {
         let result = try verify(daemon, against: "\(head.seq):\(head.hash)")
         #expect(result.status == "broken")
         #expect(result.firstBroken?.problem == "truncated")
-        // The checkpoint the daemon logs at stop has the same form.
+        // At stop the daemon checks before it logs a checkpoint: with the triggers dropped it logs
+        // the failure and no checkpoint for the shortened head.
         daemon.stop()
         let line = daemon.log.split(separator: "\n").last { $0.contains("audit checkpoint") }
-        #expect(line?.contains("\(head.seq - 3):") == true, "\(line ?? "")")
+        #expect(line?.contains("\(head.seq - 3):") != true, "\(line ?? "")")
+        #expect(daemon.log.contains("no checkpoint logged"))
     }
 
     @Test("exports parse: JSON Lines, CSV with a header, FHIR AuditEvent")

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import PathwayAPI
 import PathwayClient
 import Testing
@@ -126,5 +127,86 @@ struct BoundedWritesTests {
         #expect(batch.results.filter { $0.status == "rejected" }.count == 100)
         #expect(batch.accepted == pleuralPatient("BATCH-1").count)
         #expect(mixed.body.count < 100_000)
+    }
+}
+
+/// A raw Unix-socket connection, for peers that misbehave on purpose.
+final class RawConnection {
+    let fd: Int32
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() where index < buffer.count - 1 { buffer[index] = byte }
+        }
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard status == 0 else { close(fd); throw HarnessError("connect failed: \(errno)") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    @discardableResult
+    func send(_ text: String) -> Bool {
+        Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == text.utf8.count
+    }
+
+    /// What the daemon sent before closing (or within the receive timeout).
+    func readAll() -> String {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            result += buffer[0..<count]
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+}
+
+@Suite("No peer can lock others out", .serialized)
+struct ConnectionPolicyTests {
+    @Test("one uid holding its connection limit gets 503 for the next; another uid's health check still answers")
+    func perUidLimit() throws {
+        let daemon = try DaemonHarness(socketMode: "0666", limits: "maxConnectionsPerUid: 8")
+        try daemon.start()
+        defer { daemon.stop() }
+        let held = try (0..<8).map { _ in try RawConnection(path: daemon.socket) }
+        usleep(200_000)
+        let refused = try RawConnection(path: daemon.socket)
+        let answer = refused.readAll()
+        #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
+        #expect(answer.contains("too-many-connections"))
+        let health = try run(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "--max-time", "5", "-w", "\n%{http_code}",
+             "--unix-socket", daemon.socket, "http://localhost/v1/health"])
+        #expect(health.output.hasSuffix("\n200"), "\(health.output) \(health.errors)")
+        _ = held
+    }
+
+    @Test("a body trickled byte by byte is cut off at the request deadline; the daemon keeps answering")
+    func slowBody() throws {
+        let daemon = try DaemonHarness(limits: "requestTimeoutSeconds: 2")
+        try daemon.start()
+        defer { daemon.stop() }
+        let slow = try RawConnection(path: daemon.socket)
+        slow.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+        let start = Date()
+        var closed = false
+        for _ in 0..<8 {
+            guard slow.send("{") else { closed = true; break }
+            usleep(500_000)
+        }
+        let rest = slow.readAll()
+        #expect(closed || rest.isEmpty || !rest.contains("200 OK"))
+        #expect(Date().timeIntervalSince(start) < 9)
+        #expect(try daemon.get("/v1/health").status == 200)
+        #expect(daemon.log.contains("did not arrive in full"), "\(daemon.log.suffix(1500))")
     }
 }

@@ -1,0 +1,165 @@
+import CPeerCredentials
+import Glibc
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Connections per peer uid, shared by every connection of the server.
+final class ConnectionRegistry: Sendable {
+    let perUidLimit: Int
+    private let counts = Mutex<[UInt32: Int]>([:])
+
+    init(perUidLimit: Int) { self.perUidLimit = perUidLimit }
+
+    /// Takes a slot for `uid`, or answers false when the uid already holds its limit.
+    func admit(_ uid: UInt32) -> Bool {
+        counts.withLock { counts in
+            guard counts[uid, default: 0] < perUidLimit else { return false }
+            counts[uid, default: 0] += 1
+            return true
+        }
+    }
+
+    func release(_ uid: UInt32) {
+        counts.withLock { counts in
+            let remaining = counts[uid, default: 1] - 1
+            counts[uid] = remaining > 0 ? remaining : nil
+        }
+    }
+}
+
+/// Sent by `RequestCompletion` when a request has been read to its end.
+struct RequestComplete {}
+
+/// The first handler of every connection, on raw bytes: refuses a peer uid over its connection
+/// limit (so no one peer can hold every slot and lock others out) and cuts off a request whose
+/// bytes do not all arrive within the request deadline, counted from its first byte (a slow
+/// header or a body trickled one byte a second resets no timer here).
+final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    private let registry: ConnectionRegistry
+    private let requestTimeout: TimeAmount
+    private let logger: Logger
+    private var admittedUid: UInt32?
+    private var deadline: Scheduled<Void>?
+
+    init(registry: ConnectionRegistry, requestTimeout: TimeAmount, logger: Logger) {
+        self.registry = registry
+        self.requestTimeout = requestTimeout
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard let provider = context.channel as? any SocketOptionProvider else { return }
+        // On the channel's event loop the option is read at once: the future is already complete,
+        // so the callback runs before any byte is read.
+        let future: EventLoopFuture<pathwayd_ucred> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        future.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let credentials): self.admit(uid: credentials.uid, context: context)
+            case .failure: context.close(promise: nil)
+            }
+        }
+    }
+
+    private func admit(uid: UInt32, context: ChannelHandlerContext) {
+        guard registry.admit(uid) else {
+            logger.warning("connection refused: uid \(uid) holds \(registry.perUidLimit) connections (limits.maxConnectionsPerUid)")
+            let body = #"{"error":{"code":"too-many-connections","message":"this user already holds \#(registry.perUidLimit) connections"}}"#
+            let head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer(string: head + body)))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+            return
+        }
+        admittedUid = uid
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        if let uid = admittedUid { registry.release(uid) }
+        admittedUid = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard admittedUid != nil else { return }  // refused: nothing is read
+        if deadline == nil {
+            let channel = context.channel
+            let timeout = requestTimeout
+            deadline = context.eventLoop.scheduleTask(in: timeout) { [logger] in
+                logger.notice("connection closed: a request did not arrive in full within \(timeout)")
+                channel.close(promise: nil)
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if event is RequestComplete {
+            deadline?.cancel()
+            deadline = nil
+            promise?.succeed()
+        } else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+        }
+    }
+}
+
+/// After the HTTP decoder: tells `ConnectionGuard` when a request has been read to its end.
+final class RequestCompletion: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .end = unwrapInboundIn(data) {
+            context.triggerUserOutboundEvent(RequestComplete(), promise: nil)
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+/// HTTP/1.1 with `ConnectionGuard` in front of the decoder.
+struct GuardedHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+    let http1: HTTP1Channel
+    let registry: ConnectionRegistry
+    let requestTimeout: TimeAmount
+    let logger: Logger
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        do {
+            try channel.pipeline.syncOperations.addHandler(
+                ConnectionGuard(registry: registry, requestTimeout: requestTimeout, logger: self.logger), position: .first)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        return http1.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await http1.handle(value: value, logger: logger)
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 behind the connection guard.
+    static func guardedHTTP1(
+        idleTimeout: TimeAmount, requestTimeout: TimeAmount, registry: ConnectionRegistry, logger: Logger
+    ) -> HTTPServerBuilder {
+        .init { responder in
+            GuardedHTTP1Channel(
+                http1: HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(additionalChannelHandlers: [RequestCompletion()], idleTimeout: idleTimeout)),
+                registry: registry, requestTimeout: requestTimeout, logger: logger)
+        }
+    }
+}
