@@ -25,8 +25,9 @@ let package = Package(
             url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1",
             traits: ["FullFoundation"]),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        // HTTPRequestPart, for the connection guard's request-completion handler (Hummingbird uses it too).
+        // HTTPRequestPart and HTTPParserError, for the connection guard (Hummingbird uses both).
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
     ],
     targets: [
         // Versioned wire types of the v1 contract. Depends on nothing.
@@ -64,6 +65,7 @@ let package = Package(
                 "PathwayCore", "PathwayAPI", "PathwayStore", "PathwayRulesIO", "CPeerCredentials",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

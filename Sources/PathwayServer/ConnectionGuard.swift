@@ -31,7 +31,7 @@ final class ConnectionRegistry: Sendable {
     }
 }
 
-/// Sent by `RequestCompletion` when a request has been read to its end.
+/// Sent by `HTTPEdges` when a request has been read to its end.
 struct RequestComplete {}
 
 /// The first handler of every connection, on raw bytes: refuses a peer uid over its connection
@@ -91,7 +91,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard admittedUid != nil else { return }  // refused: nothing is read
+        var data = data
         if deadline == nil {
+            // The first bytes of a request: an HTTP/1.0 request without keep-alive gets
+            // `Connection: close`, which Hummingbird honours (HTTPTypes carry no version).
+            var bytes = unwrapInboundIn(data)
+            if let closed = Self.closingHTTP10(bytes) {
+                bytes = closed
+                data = wrapInboundOut(bytes)
+            }
             let channel = context.channel
             let timeout = requestTimeout
             deadline = context.eventLoop.scheduleTask(in: timeout) { [logger] in
@@ -100,6 +108,24 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         context.fireChannelRead(data)
+    }
+
+    /// The request with `Connection: close` added after its request line, when it is HTTP/1.0 and
+    /// its headers (in this first buffer) name no `Connection`.
+    static func closingHTTP10(_ buffer: ByteBuffer) -> ByteBuffer? {
+        let view = buffer.readableBytesView
+        guard let lineEnd = view.firstIndex(of: UInt8(ascii: "\n")), lineEnd > view.startIndex else { return nil }
+        let line = view[view.startIndex..<lineEnd]
+        let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
+        guard trimmed.count >= 8, trimmed.suffix(8).elementsEqual("HTTP/1.0".utf8) else { return nil }
+        let headers = String(decoding: view[lineEnd...].prefix(8192), as: UTF8.self).lowercased()
+        let headerBlock = headers.components(separatedBy: "\r\n\r\n").first ?? headers
+        guard !headerBlock.contains("\nconnection:") else { return nil }
+        var rewritten = ByteBuffer()
+        rewritten.writeBytes(view[view.startIndex...lineEnd])
+        rewritten.writeString("Connection: close\r\n")
+        rewritten.writeBytes(view[view.index(after: lineEnd)...])
+        return rewritten
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
@@ -113,16 +139,37 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// After the HTTP decoder: tells `ConnectionGuard` when a request has been read to its end.
-final class RequestCompletion: ChannelInboundHandler, RemovableChannelHandler {
+/// After the HTTP decoder: tells `ConnectionGuard` when a request has been read to its end, and
+/// gives the bare 400 Hummingbird writes for a request the HTTP parser refused the contract's
+/// error body (every 4xx has the §10 shape).
+final class HTTPEdges: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private var rewritingParserError = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .end = unwrapInboundIn(data) {
             context.triggerUserOutboundEvent(RequestComplete(), promise: nil)
         }
         context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head) where head.status == .badRequest && head.headerFields[.contentLength] == "0":
+            // The application never answers 400 without a body: this is the parser's answer.
+            let body = ByteBuffer(
+                string: #"{"error":{"code":"invalid-request","message":"the request is not valid HTTP/1.1"}}"# + "\n")
+            head.headerFields[.contentLength] = String(body.readableBytes)
+            head.headerFields[.contentType] = "application/json; charset=utf-8"
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(body)), promise: promise)
+        default:
+            context.write(data, promise: promise)
+        }
     }
 }
 
@@ -158,7 +205,7 @@ extension HTTPServerBuilder {
             GuardedHTTP1Channel(
                 http1: HTTP1Channel(
                     responder: responder,
-                    configuration: .init(additionalChannelHandlers: [RequestCompletion()], idleTimeout: idleTimeout)),
+                    configuration: .init(additionalChannelHandlers: [HTTPEdges()], idleTimeout: idleTimeout)),
                 registry: registry, requestTimeout: requestTimeout, logger: logger)
         }
     }

@@ -8,6 +8,7 @@ import PathwayAPI
 import PathwayCore
 import PathwayStore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Starts pathwayd: takes the socket's lock, loads and archives the rules, opens the database,
@@ -85,6 +86,7 @@ public enum Daemon {
             store: store, rules: rules, roleMap: RoleMap(grants: configuration.roles), configuration: configuration,
             logger: logger, notifier: notifier)
 
+        let socketWatch = SocketWatchService(path: socketPath, logger: logger)
         // The socket is created by bind with the process umask: narrow it first (trap 5), then
         // set the exact mode and group once it exists.
         let mode = configuration.socketMode
@@ -114,6 +116,7 @@ public enum Daemon {
                 logger.notice(
                     "pathwayd ready",
                     metadata: ["socket": "\(socketPath)", "rules": "\(loaded.rules.revision)", "database": "\(configuration.database.path)"])
+                socketWatch.listening()
                 notifier.notify(["READY=1", "STATUS=serving rules \(loaded.rules.revision)", "MAINPID=\(getpid())"])
             },
             logger: logger)
@@ -124,15 +127,20 @@ public enum Daemon {
             configuration: .init(
                 services: [
                     .init(service: app), .init(service: reloads), .init(service: checkpoints),
+                    .init(
+                        service: socketWatch,
+                        failureTerminationBehavior: .gracefullyShutdownGroup),
                     // Last, so it is the first to hear of the shutdown: STOPPING=1 before the drain.
                     .init(service: StoppingNotifier(notifier: notifier)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await group_.run()
+        var failure: (any Error)?
+        do { try await group_.run() } catch { failure = error }
         try await logCheckpoint(store, logger, "stop")
         try store.close()
         unlink(socketPath)
+        if let failure { throw failure }
         logger.notice("pathwayd stopped; database closed")
     }
 
@@ -249,6 +257,43 @@ struct CheckpointService: Service {
     private func gracefulShutdownSafeSleep(seconds: Int) async throws {
         try await cancelWhenGracefulShutdown {
             try await Task.sleep(for: .seconds(seconds))
+        }
+    }
+}
+
+/// Watches the socket file: if it is deleted or replaced, the daemon is alive but nobody can reach
+/// it. It stops (graceful shutdown, exit status 1), so that the service manager restarts it and
+/// the socket is created anew; the reason is logged.
+final class SocketWatchService: Service, Sendable {
+    let path: String
+    let logger: Logger
+    /// The socket's inode, set once the server is listening.
+    private let bound = Mutex<ino_t?>(nil)
+    let interval: Duration = .seconds(2)
+
+    init(path: String, logger: Logger) {
+        self.path = path
+        self.logger = logger
+    }
+
+    /// Called when the server listens: from now on the file must stay this socket.
+    func listening() {
+        var info = stat()
+        if stat(path, &info) == 0 { bound.withLock { $0 = info.st_ino } }
+    }
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var info = stat()
+            if let expected = bound.withLock({ $0 }),
+                stat(path, &info) != 0 || info.st_mode & S_IFMT != S_IFSOCK || info.st_ino != expected
+            {
+                logger.critical("the socket \(path) was removed or replaced; stopping so that the service manager restarts pathwayd")
+                throw DaemonError("socket \(path) removed or replaced")
+            }
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+            } catch { return }
         }
     }
 }

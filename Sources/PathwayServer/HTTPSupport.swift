@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOHTTP1
 import NIOCore
 import PathwayAPI
 import PathwayCore
@@ -68,7 +69,10 @@ extension Request {
         if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
             throw APIError(.contentTooLarge, "body-too-large", "the body has \(declared) bytes; the limit is \(limit)")
         }
-        do { return try await body.collect(upTo: limit) } catch {
+        do { return try await body.collect(upTo: limit) } catch let error as HTTPParserError {
+            // A malformed chunk size is the sender's error, not a size: 400.
+            throw APIError(.badRequest, "invalid-request", "the body is not valid HTTP/1.1 (\(error))")
+        } catch {
             throw APIError(.contentTooLarge, "body-too-large", "the body is larger than the limit of \(limit) bytes")
         }
     }

@@ -110,6 +110,16 @@ final class DaemonHarness: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Waits for the daemon to exit by itself; its status, or nil after `seconds`.
+    func waitForExit(seconds: Double) -> Int32? {
+        guard let process else { return nil }
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(50_000) }
+        guard !process.isRunning else { return nil }
+        self.process = nil
+        return process.terminationStatus
+    }
+
     /// SIGKILL: no chance to finish anything.
     func crash() {
         guard let process else { return }

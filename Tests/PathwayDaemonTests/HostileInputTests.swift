@@ -210,3 +210,34 @@ struct ConnectionPolicyTests {
         #expect(daemon.log.contains("did not arrive in full"), "\(daemon.log.suffix(1500))")
     }
 }
+
+@Suite("HTTP edges", .serialized)
+struct HTTPEdgeTests {
+    @Test("parser refusals and bad chunk sizes are 400 in the contract's shape; HTTP/1.0 without keep-alive is closed; a deleted socket stops the daemon")
+    func edges() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        func exchange(_ request: String) throws -> String {
+            let connection = try RawConnection(path: daemon.socket)
+            connection.send(request)
+            return connection.readAll()
+        }
+        let chunk = try exchange(
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n")
+        #expect(chunk.hasPrefix("HTTP/1.1 400"), "\(chunk)")
+        #expect(chunk.contains("\"code\":\"invalid-request\""))
+        let garbage = try exchange("GARBAGE\r\n\r\n")
+        #expect(garbage.hasPrefix("HTTP/1.1 400"), "\(garbage)")
+        #expect(garbage.contains("{\"error\":{\"code\":\"invalid-request\""))
+        // readAll returns when the daemon closes the connection (or after 10 s): closed at once.
+        let start = Date()
+        let old = try exchange("GET /v1/health HTTP/1.0\r\n\r\n")
+        #expect(old.contains("200 OK"))
+        #expect(Date().timeIntervalSince(start) < 5, "an HTTP/1.0 connection without keep-alive is closed after the answer")
+        // The socket file deleted: the daemon notices, logs it and stops with status 1.
+        unlink(daemon.socket)
+        let status = daemon.waitForExit(seconds: 15)
+        #expect(status == 1)
+        #expect(daemon.log.contains("was removed or replaced"))
+    }
+}
