@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "pathwayd",
             dependencies: [
-                "PathwayServer",
+                "PathwayServer", "PathwayAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -8,8 +8,11 @@ public struct HealthV1: Codable, Sendable, Hashable {
     public var status: String
     public var rules: Rules
     public var uptimeSeconds: Int
+    /// pathwayd's version (absent from daemons before 0.4.0).
+    public var version: String?
 
-    public init(status: String, rules: Rules, uptimeSeconds: Int) {
+    public init(status: String, rules: Rules, uptimeSeconds: Int, version: String? = PathwayVersion.current) {
+        self.version = version
         self.status = status
         self.rules = rules
         self.uptimeSeconds = uptimeSeconds
@@ -26,11 +29,14 @@ public struct RulesStatusV1: Codable, Sendable, Hashable {
     /// Parameters in force: pack defaults overridden by the configuration.
     public var parameters: [String: String]
     public var files: [String]
+    /// pathwayd's version.
+    public var version: String?
 
     public init(
         revision: String, packs: [RulesInfoV1.Pack], counts: [String: Int], loadedAt: String, directory: String,
-        parameters: [String: String], files: [String]
+        parameters: [String: String], files: [String], version: String? = PathwayVersion.current
     ) {
+        self.version = version
         self.revision = revision
         self.packs = packs
         self.counts = counts

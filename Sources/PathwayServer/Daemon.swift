@@ -17,6 +17,15 @@ public enum Daemon {
     public static func run(
         configuration: DaemonConfiguration, logger: Logger, acceptDamagedAuditTrail: Bool = false
     ) async throws {
+        // A name that does not exist would silently grant nothing (or leave the socket in the
+        // wrong group): refuse to start, naming it.
+        var unknown = RoleMap.unknownNames(in: configuration.roles)
+        if let group = configuration.socket.group, UInt32(group) == nil, RoleMap.lookupGroup(group) == nil {
+            unknown.insert("socket.group: \(group)", at: 0)
+        }
+        guard unknown.isEmpty else {
+            throw DaemonError("the configuration names users or groups this system does not have: \(unknown.joined(separator: "; ")); not starting")
+        }
         // Patient data: files the daemon creates are not readable by others.
         umask(0o027)
         let notifier = SystemdNotifier()
@@ -61,7 +70,9 @@ public enum Daemon {
             ])
         }
         let archived = try ArchivedRules(rules: loaded.rules, sources: loaded.sources)
-        let startupInput = try CanonicalJSON.encode(["directory": configuration.rules.directory, "reason": "startup"])
+        let startupInput = try CanonicalJSON.encode([
+            "directory": configuration.rules.directory, "reason": "startup", "version": PathwayVersion.current,
+        ])
         let startupOutput = try CanonicalJSON.encode(
             JSONValue.object([
                 "status": "loaded", "to": .string(loaded.rules.revision),
@@ -109,8 +120,6 @@ public enum Daemon {
                         if chown(socketPath, uid_t.max, gid) != 0 {
                             logger.error("cannot give the socket to group \(group): \(String(cString: strerror(errno)))")
                         }
-                    } else {
-                        logger.error("socket.group \(group) does not exist")
                     }
                 }
                 logger.notice(

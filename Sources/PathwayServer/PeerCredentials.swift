@@ -106,6 +106,29 @@ final class RoleMap: Sendable {
         return String(cString: name)
     }
 
+    static func lookupUserId(_ name: String) -> UInt32? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return entry.pw_uid
+    }
+
+    /// User and group names of the configuration that the system does not know, as
+    /// `roles.ROLE.users: NAME`; numeric ids and `@self` are taken as they are.
+    static func unknownNames(in grants: [String: DaemonConfiguration.Grant]) -> [String] {
+        var unknown: [String] = []
+        for (role, grant) in grants.sorted(by: { $0.key < $1.key }) {
+            for user in grant.users ?? [] where user != "@self" && UInt32(user) == nil && lookupUserId(user) == nil {
+                unknown.append("roles.\(role).users: \(user)")
+            }
+            for group in grant.groups ?? [] where UInt32(group) == nil && lookupGroup(group) == nil {
+                unknown.append("roles.\(role).groups: \(group)")
+            }
+        }
+        return unknown
+    }
+
     static func lookupGroup(_ name: String) -> UInt32? {
         var entry = group()
         var result: UnsafeMutablePointer<group>?

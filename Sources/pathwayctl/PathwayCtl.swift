@@ -1,4 +1,5 @@
 import ArgumentParser
+import PathwayAPI
 
 @main
 struct PathwayCtl: ParsableCommand {
@@ -6,6 +7,7 @@ struct PathwayCtl: ParsableCommand {
         commandName: "pathwayctl",
         abstract: "Talk to pathwayd, and work with rule packs offline.",
         discussion: "The daemon's socket: --socket, else $PATHWAYD_SOCKET, else --config's socket.path, else .run/pathwayd.sock.",
+        version: PathwayVersion.current,
         subcommands: [
             Post.self, Patient.self, Recommend.self, WhatIf.self, Feedback.self, Audit.self, Report.self, Rules.self,
             Eval.self, Bench.self, Load.self,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PathwayAPI
 import PathwayServer
 
 @main
@@ -12,7 +13,8 @@ struct PathwayDaemon: AsyncParsableCommand {
             Without --config, the development defaults of Config/development.yaml apply: socket and \
             database under ./.run/, rules from ./Rules, and the invoking user holds every role.
             SIGHUP reloads the rules; SIGTERM or SIGINT stops after the requests in flight.
-            """)
+            """,
+        version: PathwayVersion.current)
 
     @Option(help: "A YAML configuration file (contract §12).") var config: String?
     @Option(help: "The Unix socket path (overrides the configuration).") var socket: String?
@@ -51,7 +53,7 @@ struct PathwayDaemon: AsyncParsableCommand {
             throw ExitCode(2)
         }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = JournalLogHandler(label: label)
             handler.logLevel = level
             return handler
         }

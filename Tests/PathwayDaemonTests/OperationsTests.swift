@@ -200,6 +200,33 @@ struct OperationsTests {
         #expect(try daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
     }
 
+    @Test("a user, group or socket group the system does not have is refused at start, by name")
+    func unknownNamesRefused() throws {
+        let daemon = try DaemonHarness(roles: """
+              clinician: { users: [no-such-clinician] }
+              auditor:   { groups: [no-such-group] }
+              admin:     { users: ["@self"] }
+            """)
+        #expect(throws: HarnessError.self) { try daemon.start() }
+        #expect(daemon.log.contains("roles.clinician.users: no-such-clinician"), "\(daemon.log)")
+        #expect(daemon.log.contains("roles.auditor.groups: no-such-group"))
+        #expect(daemon.log.contains("not starting"))
+    }
+
+    @Test("under the journal, log lines carry syslog priorities; --version answers and /v1/health carries it")
+    func journalAndVersion() throws {
+        let version = try run(binaries.appendingPathComponent("pathwayd").path, ["--version"])
+        #expect(version.output.trimmingCharacters(in: .whitespacesAndNewlines) == PathwayVersion.current)
+        let daemon = try DaemonHarness()
+        daemon.environment["JOURNAL_STREAM"] = "8:12345"
+        try daemon.start()
+        #expect(try daemon.getJSON(HealthV1.self, "/v1/health").version == PathwayVersion.current)
+        #expect(daemon.stop() == 0)
+        let lines = daemon.log.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("<5>pathwayd: audit checkpoint") }, "\(lines.prefix(5))")
+        #expect(lines.allSatisfy { $0.first == "<" }, "\(lines.prefix(5))")
+    }
+
     @Test("a rules edit that breaks a safety invariant is refused at reload with its counterexample, and at start")
     func unsafeRulesAreRefused() throws {
         let daemon = try DaemonHarness(copyRules: true, safetyPatients: 1_000)

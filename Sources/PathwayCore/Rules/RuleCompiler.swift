@@ -16,7 +16,8 @@ public enum RuleCompiler {
     public static func compile(_ sources: [RuleSource]) -> CompileResult {
         var compiler = Compiler()
         let rules = compiler.run(sources)
-        return CompileResult(rules: rules, diagnostics: compiler.sink.diagnostics.sorted())
+        // A YAML alias used in three places reports its problem once, not three times.
+        return CompileResult(rules: rules, diagnostics: Array(Set(compiler.sink.diagnostics)).sorted())
     }
 
     /// `sha256:` over the sources in name order, each as its name and contents separated by NUL.
