@@ -98,8 +98,12 @@ public struct RulesImpactV1: Codable, Sendable, Hashable {
     /// Patients evaluated.
     public var patients: Int
     public var changed: [Patient]
+    /// The candidate's failing pack tests and broken safety invariants: it could not be loaded as
+    /// it is, but its impact is shown (absent when there are none).
+    public var problems: [String]?
 
-    public init(running: String, candidate: String, patients: Int, changed: [Patient]) {
+    public init(running: String, candidate: String, patients: Int, changed: [Patient], problems: [String]? = nil) {
+        self.problems = problems
         self.running = running
         self.candidate = candidate
         self.patients = patients

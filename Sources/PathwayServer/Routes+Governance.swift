@@ -107,8 +107,9 @@ extension PathwayService {
         let candidateRequest = try decodeBody(RulesImpactRequestV1.self, body)
         let at = now()
         let candidate: LoadedRules
+        let problems: [String]
         do {
-            candidate = try RulesHolder.compile(
+            (candidate, problems) = try RulesHolder.compileForPreview(
                 candidateRequest.sources.map { RuleSource(name: $0.name, contents: $0.contents) },
                 label: candidateRequest.label ?? "candidate", at: at, safetyPatients: configuration.safetyPatients)
         } catch {
@@ -131,7 +132,8 @@ extension PathwayService {
             if !differences.isEmpty { changed.append(.init(patientId: id, changes: differences)) }
         }
         let impact = RulesImpactV1(
-            running: running.rules.revision, candidate: candidate.rules.revision, patients: ids.count, changed: changed)
+            running: running.rules.revision, candidate: candidate.rules.revision, patients: ids.count, changed: changed,
+            problems: problems.isEmpty ? nil : problems)
         let output = try CanonicalJSON.encode(impact)
         try await audit(
             actor: actor, action: "rules-impact", patientId: nil,

@@ -52,25 +52,31 @@ final class RulesHolder: Sendable {
     static func compile(
         _ sources: [RuleSource], label: String, at now: Instant, safetyPatients: Int
     ) throws(RulesRefused) -> LoadedRules {
+        let (loaded, problems) = try compileForPreview(sources, label: label, at: now, safetyPatients: safetyPatients)
+        // A set whose tests fail, or that can offer something unsafe, never goes live: refused
+        // like a syntax error.
+        guard problems.isEmpty else { throw RulesRefused(problems: problems) }
+        return loaded
+    }
+
+    /// Compiles (refusing only a set that does not compile) and returns the failing pack tests and
+    /// broken safety invariants beside it: what `rules impact` shows an author next to the impact.
+    static func compileForPreview(
+        _ sources: [RuleSource], label: String, at now: Instant, safetyPatients: Int
+    ) throws(RulesRefused) -> (LoadedRules, problems: [String]) {
         let prefix = label.hasSuffix("/") ? label : label + "/"
         let result = RuleCompiler.compile(sources)
         guard let rules = result.rules, result.errors.isEmpty else {
             throw RulesRefused(problems: result.errors.map { prefix + $0.description })
         }
-        let failing = rules.runTests().filter { !$0.passed }
-        guard failing.isEmpty else {
-            throw RulesRefused(
-                problems: failing.map { test in
-                    "\(prefix)\(test.location): error: pack-test-failed: \(test.name): "
-                        + test.failures.joined(separator: "; ")
-                })
+        var problems = rules.runTests().filter { !$0.passed }.map { test in
+            "\(prefix)\(test.location): error: pack-test-failed: \(test.name): " + test.failures.joined(separator: "; ")
         }
-        // A set that can offer something unsafe never goes live: refused like a syntax error.
         let safety = SafetyCheck.run(rules, patients: safetyPatients)
-        guard safety.diagnostics.isEmpty else {
-            throw RulesRefused(problems: safety.diagnostics.map { prefix + $0.description } + [safety.summary])
+        if !safety.diagnostics.isEmpty {
+            problems += safety.diagnostics.map { prefix + $0.description } + [safety.summary]
         }
-        return LoadedRules(rules: rules, sources: sources, loadedAt: now)
+        return (LoadedRules(rules: rules, sources: sources, loadedAt: now), problems)
     }
 
     /// The compiled rules of an archived revision (the running one, or compiled from the archive).

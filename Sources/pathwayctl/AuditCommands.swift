@@ -184,6 +184,10 @@ extension Rules {
             let impact = try connection.decode(RulesImpactV1.self, response)
             print("running \(impact.running)\ncandidate \(impact.candidate)")
             print("\(impact.patients) patients evaluated, \(impact.changed.count) would change")
+            if let problems = impact.problems {
+                print("the candidate could not be loaded as it is (\(problems.count) problem(s)):")
+                for problem in problems { print("  \(problem.split(separator: "\n").first ?? "")") }
+            }
             for patient in impact.changed {
                 print("  \(patient.patientId)")
                 for change in patient.changes { print("    \(change.id): \(change.from ?? "—") → \(change.to ?? "—")") }

@@ -242,7 +242,7 @@ struct AuditorTests {
         #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'feedback'") == ["2"])
     }
 
-    @Test("rules impact: none for the same rules; the changed patients when a criterion changes")
+    @Test("rules impact: none for the same rules; the changed patients when a criterion changes, even when the candidate's own tests fail")
     func impact() throws {
         let daemon = try DaemonHarness()
         try daemon.start()
@@ -265,11 +265,13 @@ struct AuditorTests {
         let narrowed = narrowNivolumabIpilimumab(text)
         #expect(narrowed != text, "the pack no longer has the expected ECOG requirement")
         try narrowed.write(to: pack, atomically: true, encoding: .utf8)
-        try? FileManager.default.removeItem(at: candidate.appendingPathComponent("tests"))
+        // Its own pack tests now fail: the impact is shown anyway, with the failures beside it.
         let changed = try run(ctl, ["rules", "impact", candidate.path, "--socket", daemon.socket, "--json"])
         #expect(changed.status == 0, "\(changed.errors)")
         let impact = try JSONDecoder().decode(RulesImpactV1.self, from: Data(changed.output.utf8))
         #expect(impact.changed.map(\.patientId) == ["IMP-1"])
+        #expect(impact.problems?.contains { $0.contains("pack-test-failed") } == true, "\(impact.problems ?? [])")
+        #expect(sameImpact.problems == nil)
         #expect(impact.changed.first?.changes.contains { $0.id == "nivolumab-ipilimumab" && $0.from == "recommended" && $0.to == "not-eligible" } == true,
                 "\(impact.changed)")
         // Nothing changed in the running daemon.
