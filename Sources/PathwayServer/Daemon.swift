@@ -26,6 +26,15 @@ public enum Daemon {
         guard unknown.isEmpty else {
             throw DaemonError("the configuration names users or groups this system does not have: \(unknown.joined(separator: "; ")); not starting")
         }
+        if let group = configuration.socket.group, let gid = UInt32(group) ?? RoleMap.lookupGroup(group),
+            configuration.socketMode & 0o006 == 0
+        {
+            let lacking = RoleMap.accountsWithoutSocketAccess(in: configuration.roles, socketGroup: gid)
+            if !lacking.isEmpty {
+                logger.warning(
+                    "these role accounts are not in the socket's group \(group) and cannot connect: \(lacking.joined(separator: ", ")) (usermod -aG \(group) NAME)")
+            }
+        }
         // Patient data: files the daemon creates are not readable by others.
         umask(0o027)
         let notifier = SystemdNotifier()

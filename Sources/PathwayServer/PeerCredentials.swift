@@ -129,6 +129,50 @@ final class RoleMap: Sendable {
         return unknown
     }
 
+    /// Role accounts that cannot open a socket of group `socketGroup` (mode 0660): configured
+    /// users, and the members of configured groups, who are not in that group. Root always can.
+    static func accountsWithoutSocketAccess(
+        in grants: [String: DaemonConfiguration.Grant], socketGroup: UInt32, selfUid: UInt32 = getuid()
+    ) -> [String] {
+        var names: [(role: String, account: String)] = []
+        for (role, grant) in grants {
+            for user in grant.users ?? [] where user != "@self" {
+                names.append((role, UInt32(user).flatMap(lookupUser) ?? user))
+            }
+            for group in grant.groups ?? [] {
+                names += groupMembers(group).map { (role, $0) }
+            }
+        }
+        var lacking: Set<String> = []
+        for (role, account) in names {
+            guard let uid = lookupUserId(account), uid != 0, uid != selfUid else { continue }
+            var entry = passwd()
+            var result: UnsafeMutablePointer<passwd>?
+            var buffer = [CChar](repeating: 0, count: 4096)
+            guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil else { continue }
+            var count: Int32 = 256
+            var list = [gid_t](repeating: 0, count: Int(count))
+            _ = getgrouplist(account, entry.pw_gid, &list, &count)
+            if !list.prefix(Int(max(count, 0))).contains(socketGroup) { lacking.insert("\(account) (\(role))") }
+        }
+        return lacking.sorted()
+    }
+
+    private static func groupMembers(_ name: String) -> [String] {
+        var entry = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        let found = UInt32(name).map { getgrgid_r($0, &entry, &buffer, buffer.count, &result) }
+            ?? getgrnam_r(name, &entry, &buffer, buffer.count, &result)
+        guard found == 0, result != nil, var member = entry.gr_mem else { return [] }
+        var members: [String] = []
+        while let name = member.pointee {
+            members.append(String(cString: name))
+            member += 1
+        }
+        return members
+    }
+
     static func lookupGroup(_ name: String) -> UInt32? {
         var entry = group()
         var result: UnsafeMutablePointer<group>?

@@ -36,7 +36,7 @@ final class DaemonHarness: @unchecked Sendable {
     ///   - limits: extra `limits:` entries, e.g. `refusalsPerMinute: 5`.
     init(
         copyRules: Bool = false, socketMode: String = "0660", roles: String? = nil, safetyPatients: Int = 300,
-        limits: String = ""
+        limits: String = "", socketGroup: String? = nil
     ) throws {
         // Short: a socket path has at most 107 bytes.
         directory = URL(fileURLWithPath: "/tmp/pw-" + String(UUID().uuidString.prefix(8)))
@@ -57,7 +57,7 @@ final class DaemonHarness: @unchecked Sendable {
                   admin:     { users: ["@self"] }
                 """
         let config = """
-            socket:   { path: \(socket), mode: "\(socketMode)" }
+            socket:   { path: \(socket), mode: "\(socketMode)"\(socketGroup.map { ", group: \($0)" } ?? "") }
             database: { path: \(database), synchronous: full }
             rules:    { directory: \(rulesDirectory.path), safetyPatients: \(safetyPatients) }
             roles:

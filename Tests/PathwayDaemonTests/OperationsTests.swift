@@ -213,6 +213,17 @@ struct OperationsTests {
         #expect(daemon.log.contains("not starting"))
     }
 
+    @Test("a role account outside the socket's group is named in a warning at start")
+    func roleAccountsWithoutSocketAccess() throws {
+        let daemon = try DaemonHarness(roles: """
+              clinician: { users: [nobody] }
+              admin:     { users: ["@self"] }
+            """, socketGroup: "root")
+        try daemon.start()
+        #expect(daemon.stop() == 0)
+        #expect(daemon.log.contains("cannot connect: nobody (clinician)"), "\(daemon.log.prefix(600))")
+    }
+
     @Test("under the journal, log lines carry syslog priorities; --version answers and /v1/health carries it")
     func journalAndVersion() throws {
         let version = try run(binaries.appendingPathComponent("pathwayd").path, ["--version"])
