@@ -291,7 +291,11 @@ struct OperationsTests {
                 }
             }
             threads.forEach { $0.start() }
-            usleep(UInt32(400_000 + cycle * 150_000))
+            // Until enough is acknowledged to make the check meaningful (a loaded machine is slow),
+            // then a little longer, so the kill lands mid-flight.
+            let deadline = Date().addingTimeInterval(30)
+            while acknowledged.withLock({ $0.count }) < 30, Date() < deadline { usleep(20_000) }
+            usleep(UInt32(cycle * 150_000))
             daemon.crash()
             stop.store(true, ordering: .relaxed)
             while threads.contains(where: { !$0.isFinished }) { usleep(10_000) }
