@@ -107,7 +107,7 @@ final class Invariant: Sendable {
     }
 
     enum Check: Sendable {
-        /// No selected option is offered while `never` holds; `itemSlot` instantiates `{item}`.
+        /// No selected option is offered while `never` holds.
         case never(Selector, Condition)
         /// `never` written per catalogue item: `{item}` replaced by each item for which it compiles.
         case neverForEach([(item: String, condition: Condition)])

@@ -2,7 +2,7 @@ import PathwayAPI
 
 /// A small, seeded pseudo-random generator (SplitMix64): the same seed gives the same patients on
 /// every machine, so a failing seed can be replayed.
-struct SplitMix64 {
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }
