@@ -71,7 +71,9 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         # directory the daemon is started in.
         socket:   { path: .run/pathwayd.sock, mode: "0660" }
         database: { path: .run/pathwayd.sqlite, synchronous: full }
-        rules:    { directory: Rules }
+        # 2,000 generated patients for the safety check at start and reload keep a debug start near 10 s;
+        # production checks 10,000 (Config/production.yaml), and so does `pathwayctl rules check`.
+        rules:    { directory: Rules, safetyPatients: 2000 }
         roles:
           # "@self" is the user the daemon runs as: in development, whoever started it holds every role.
           ehr:       { users: ["@self"] }
