@@ -35,7 +35,7 @@ struct APIError: Error, Sendable {
 
     var response: Response {
         let body = (try? CanonicalJSON.encode(ErrorResponseV1(code: code, message: message, field: field, details: details)))
-            ?? #"{"error":{"code":"internal","message":"error body could not be encoded"}}"#
+            ?? #"{"error":{"code":"internal-error","message":"error body could not be encoded"}}"#
         return Response.json(body, status: status)
     }
 }

@@ -102,7 +102,7 @@ final class PathwayService: Sendable {
                 ).response
             } catch {
                 logger.error("internal error", metadata: ["error": "\(error)"])
-                response = APIError(.internalServerError, "internal", "internal error").response
+                response = APIError(.internalServerError, "internal-error", "internal error").response
             }
             metrics.request(route: "\(method) \(path)", status: response.status.code)
             return response
