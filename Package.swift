@@ -99,16 +99,33 @@ let package = Package(
             path: "Benchmarks/Floor",
             swiftSettings: strict
         ),
+        // What the test targets share: the repository's paths, one process runner, test data.
+        .target(
+            name: "PathwayTestSupport", dependencies: ["PathwayAPI"], path: "Tests/PathwayTestSupport",
+            swiftSettings: strict),
         .testTarget(
             name: "PathwayCoreTests",
-            dependencies: ["PathwayCore", "PathwayAPI"],
+            dependencies: ["PathwayCore", "PathwayAPI", "PathwayTestSupport"],
             exclude: ["Fixtures"],  // read from disk by path, not bundled
             swiftSettings: strict
         ),
-        // Runs the real daemon binary on a real socket and database.
+        // The routes in-process, through Hummingbird's router test client, with injected callers and
+        // a real SQLite file.
+        .testTarget(
+            name: "PathwayServerTests",
+            dependencies: [
+                "PathwayServer", "PathwayAPI", "PathwayStore", "PathwayTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Runs the real daemon binary on a real socket and database: lifecycle, signals, peer
+        // credentials, sockets, crashes.
         .testTarget(
             name: "PathwayDaemonTests",
-            dependencies: ["PathwayAPI", "PathwayClient"],
+            dependencies: ["PathwayAPI", "PathwayClient", "PathwayTestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -8,11 +8,11 @@ enum AuditExport {
     static let csvHeader =
         "seq,decisionId,at,actorUid,actorUser,actorRoles,action,patientId,revision,prevHash,hash,input,output\r\n"
 
-    static func line(_ record: AuditRecord, format: String) throws -> String {
+    static func line(_ record: AuditRecord, format: ExportFormat) throws -> String {
         switch format {
-        case "csv": return csv(record)
-        case "fhir-auditevent": return try CanonicalJSON.encode(auditEvent(record)) + "\n"
-        default: return try CanonicalJSON.encode(record.wire(full: true)) + "\n"
+        case .csv: csv(record)
+        case .fhirAuditEvent: try CanonicalJSON.encode(auditEvent(record)) + "\n"
+        case .jsonl: try CanonicalJSON.encode(record.wire(full: true)) + "\n"
         }
     }
 

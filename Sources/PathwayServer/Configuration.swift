@@ -1,4 +1,5 @@
 import Foundation
+import PathwayAPI
 import PathwayCore
 import Yams
 
@@ -62,7 +63,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     public var limits: Limits? = Limits()
     public var audit: Audit? = Audit()
 
-    public static let knownRoles: Set<String> = ["ehr", "clinician", "auditor", "admin"]
+    public static let knownRoles = Set(Role.grantable.map(\.rawValue))
 
     /// The development defaults, identical to Config/development.yaml.
     public static let developmentYAML = """

@@ -7,27 +7,39 @@ import NIOCore
 import NIOHTTPTypes
 import Synchronization
 
-/// Connections per peer uid, shared by every connection of the server.
+/// The admitted connections: how many each peer uid holds, and each connection's peer
+/// credentials, read once when it was accepted.
 final class ConnectionRegistry: Sendable {
     let perUidLimit: Int
-    private let counts = Mutex<[UInt32: Int]>([:])
+    private struct State {
+        var counts: [UInt32: Int] = [:]
+        var peers: [ObjectIdentifier: PeerCredentials] = [:]
+    }
+    private let state = Mutex(State())
 
     init(perUidLimit: Int) { self.perUidLimit = perUidLimit }
 
-    /// Takes a slot for `uid`, or answers false when the uid already holds its limit.
-    func admit(_ uid: UInt32) -> Bool {
-        counts.withLock { counts in
-            guard counts[uid, default: 0] < perUidLimit else { return false }
-            counts[uid, default: 0] += 1
+    /// Takes a slot for the peer's uid, or answers false when the uid already holds its limit.
+    func admit(_ peer: PeerCredentials, channel: ObjectIdentifier) -> Bool {
+        state.withLock { state in
+            guard state.counts[peer.uid, default: 0] < perUidLimit else { return false }
+            state.counts[peer.uid, default: 0] += 1
+            state.peers[channel] = peer
             return true
         }
     }
 
-    func release(_ uid: UInt32) {
-        counts.withLock { counts in
-            let remaining = counts[uid, default: 1] - 1
-            counts[uid] = remaining > 0 ? remaining : nil
+    func release(channel: ObjectIdentifier) {
+        state.withLock { state in
+            guard let peer = state.peers.removeValue(forKey: channel) else { return }
+            let remaining = state.counts[peer.uid, default: 1] - 1
+            state.counts[peer.uid] = remaining > 0 ? remaining : nil
         }
+    }
+
+    /// The peer of an admitted connection.
+    func peer(of channel: any Channel) -> PeerCredentials? {
+        state.withLock { $0.peers[ObjectIdentifier(channel)] }
     }
 }
 
@@ -47,7 +59,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let registry: ConnectionRegistry
     private let requestTimeout: TimeAmount
     private let logger: Logger
-    private var admittedUid: UInt32?
+    private var admitted: ObjectIdentifier?
     private var deadline: Scheduled<Void>?
 
     init(registry: ConnectionRegistry, requestTimeout: TimeAmount, logger: Logger) {
@@ -64,14 +76,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
         future.assumeIsolated().whenComplete { result in
             switch result {
-            case .success(let credentials): self.admit(uid: credentials.uid, context: context)
+            case .success(let credentials):
+                self.admit(
+                    PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid), context: context)
             case .failure: context.close(promise: nil)
             }
         }
     }
 
-    private func admit(uid: UInt32, context: ChannelHandlerContext) {
-        guard registry.admit(uid) else {
+    private func admit(_ peer: PeerCredentials, context: ChannelHandlerContext) {
+        let uid = peer.uid
+        guard registry.admit(peer, channel: ObjectIdentifier(context.channel)) else {
             logger.warning("connection refused: uid \(uid) holds \(registry.perUidLimit) connections (limits.maxConnectionsPerUid)")
             let body = #"{"error":{"code":"too-many-connections","message":"this user already holds \#(registry.perUidLimit) connections"}}"#
             let head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
@@ -80,17 +95,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return
         }
-        admittedUid = uid
+        admitted = ObjectIdentifier(context.channel)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         deadline?.cancel()
-        if let uid = admittedUid { registry.release(uid) }
-        admittedUid = nil
+        if let admitted { registry.release(channel: admitted) }
+        admitted = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard admittedUid != nil else { return }  // refused: nothing is read
+        guard admitted != nil else { return }  // refused: nothing is read
         var data = data
         if deadline == nil {
             // The first bytes of a request: an HTTP/1.0 request without keep-alive gets

@@ -11,100 +11,24 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// Starts pathwayd: takes the socket's lock, loads and archives the rules, opens the database,
-/// serves until SIGTERM/SIGINT, then finishes in-flight requests and closes the database.
+/// Starts pathwayd: checks the accounts the configuration names, takes the socket's lock, opens the
+/// service (rules, database, start-up record), serves until SIGTERM/SIGINT, then finishes in-flight
+/// requests and closes the database.
 public enum Daemon {
     public static func run(
         configuration: DaemonConfiguration, logger: Logger, acceptDamagedAuditTrail: Bool = false
     ) async throws {
-        // A name that does not exist would silently grant nothing (or leave the socket in the
-        // wrong group): refuse to start, naming it.
-        var unknown = RoleMap.unknownNames(in: configuration.roles)
-        if let group = configuration.socket.group, UInt32(group) == nil, RoleMap.lookupGroup(group) == nil {
-            unknown.insert("socket.group: \(group)", at: 0)
-        }
-        guard unknown.isEmpty else {
-            throw DaemonError("the configuration names users or groups this system does not have: \(unknown.joined(separator: "; ")); not starting")
-        }
-        if let group = configuration.socket.group, let gid = UInt32(group) ?? RoleMap.lookupGroup(group),
-            configuration.socketMode & 0o006 == 0
-        {
-            let lacking = RoleMap.accountsWithoutSocketAccess(in: configuration.roles, socketGroup: gid)
-            if !lacking.isEmpty {
-                logger.warning(
-                    "these role accounts are not in the socket's group \(group) and cannot connect: \(lacking.joined(separator: ", ")) (usermod -aG \(group) NAME)")
-            }
-        }
+        try checkAccounts(configuration, logger: logger)
         // Patient data: files the daemon creates are not readable by others.
         umask(0o027)
         let notifier = SystemdNotifier()
         let socketPath = configuration.socket.path
         try makeParentDirectory(of: socketPath)
-        try makeParentDirectory(of: configuration.database.path)
         let lock = try SocketLock.acquire(for: socketPath)
         defer { lock.release() }
-
-        let startedAt = now()
-        let loaded: LoadedRules
-        do { loaded = try RulesHolder.load(
-                directory: configuration.rules.directory, at: startedAt, safetyPatients: configuration.safetyPatients) } catch {
-            for problem in error.problems { logger.critical("\(problem)") }
-            throw DaemonError("the rules in \(configuration.rules.directory) were refused; not starting")
-        }
-        let store = try Store(
-            path: configuration.database.path,
-            synchronous: configuration.database.synchronous == "normal" ? .normal : .full)
-        if configuration.database.synchronous == "normal" {
-            logger.warning("database.synchronous is normal: acknowledged writes may be lost if the machine loses power")
-        }
-        let selfActor = Actor.daemon(uid: getuid(), user: RoleMap.lookupUser(getuid()) ?? String(getuid()))
-        // Before anything is written or a checkpoint logged: the triggers exist and the chain
-        // verifies from the last checkpoint this daemon recorded.
-        let integrity = try await store.checkIntegrity()
-        let override: String?
-        if integrity.isIntact {
-            override = nil
-        } else {
-            logger.critical("audit trail integrity check failed: \(integrity.problems)")
-            guard acceptDamagedAuditTrail else {
-                try? store.close()
-                throw DaemonError(
-                    "the audit trail failed its start-up check (\(integrity.problems)); not starting. Investigate with "
-                        + "`pathwayctl audit verify` offline (docs/audit.md); --accept-damaged-audit-trail starts anyway "
-                        + "and records the override")
-            }
-            try await store.restoreTriggers()
-            override = try CanonicalJSON.encode([
-                "problems": integrity.problems, "lastCheckpoint": integrity.lastCheckpoint.map { "\($0.seq):\($0.hash)" } ?? "none",
-            ])
-        }
-        let archived = try ArchivedRules(rules: loaded.rules, sources: loaded.sources)
-        let startupInput = try CanonicalJSON.encode([
-            "directory": configuration.rules.directory, "reason": "startup", "version": PathwayVersion.current,
-        ])
-        let startupOutput = try CanonicalJSON.encode(
-            JSONValue.object([
-                "status": "loaded", "to": .string(loaded.rules.revision),
-                "counts": .object(loaded.rules.counts.mapValues { .number(Double($0)) }),
-            ]))
-        let decisionId = newDecisionId()
-        try await store.write { transaction in
-            if let override {
-                try transaction.appendAudit(
-                    decisionId: newDecisionId(), at: startedAt, actor: selfActor, action: "integrity-override",
-                    patientId: nil, revision: archived.revision, input: override, output: "{}")
-            }
-            try transaction.archive(rules: archived, at: startedAt)
-            try transaction.appendAudit(
-                decisionId: decisionId, at: startedAt, actor: selfActor, action: "rules-reload", patientId: nil,
-                revision: archived.revision, input: startupInput, output: startupOutput)
-        }
-        try await logCheckpoint(store, logger, "start")
-
-        let rules = RulesHolder(initial: loaded, directory: configuration.rules.directory)
-        let service = PathwayService(
-            store: store, rules: rules, roleMap: RoleMap(grants: configuration.roles), configuration: configuration,
-            logger: logger, notifier: notifier)
+        let service = try await PathwayService.open(
+            configuration: configuration, logger: logger, notifier: notifier,
+            acceptDamagedAuditTrail: acceptDamagedAuditTrail)
 
         let socketWatch = SocketWatchService(path: socketPath, logger: logger)
         // The socket is created by bind with the process umask: narrow it first (trap 5), then
@@ -112,54 +36,67 @@ public enum Daemon {
         let mode = configuration.socketMode
         let previousMask = umask(~mode & 0o777)
         let group = configuration.socket.group
-        let app = Application(
-            router: service.router(),
-            server: .guardedHTTP1(
-                idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
-                requestTimeout: .seconds(Int64(configuration.requestTimeoutSeconds)),
-                registry: ConnectionRegistry(perUidLimit: configuration.maxConnectionsPerUid), logger: logger),
-            configuration: .init(
-                address: .unixDomainSocket(path: socketPath), serverName: "pathwayd",
-                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
-            onServerRunning: { _ in
-                umask(previousMask)
-                chmod(socketPath, mode)
-                if let group {
-                    if let gid = UInt32(group) ?? RoleMap.lookupGroup(group) {
-                        if chown(socketPath, uid_t.max, gid) != 0 {
-                            logger.error("cannot give the socket to group \(group): \(String(cString: strerror(errno)))")
-                        }
-                    }
-                }
-                logger.notice(
-                    "pathwayd ready",
-                    metadata: ["socket": "\(socketPath)", "rules": "\(loaded.rules.revision)", "database": "\(configuration.database.path)"])
-                socketWatch.listening()
-                notifier.notify(["READY=1", "STATUS=serving rules \(loaded.rules.revision)", "MAINPID=\(getpid())"])
-            },
-            logger: logger)
+        let revision = service.rules.snapshot.rules.revision
+        let app = buildApplication(service: service) { _ in
+            umask(previousMask)
+            chmod(socketPath, mode)
+            if let group, let gid = UInt32(group) ?? RoleMap.lookupGroup(group), chown(socketPath, uid_t.max, gid) != 0 {
+                logger.error("cannot give the socket to group \(group): \(String(cString: strerror(errno)))")
+            }
+            logger.notice(
+                "pathwayd ready",
+                metadata: [
+                    "socket": "\(socketPath)", "rules": "\(revision)", "database": "\(configuration.database.path)",
+                    "version": "\(PathwayVersion.current)",
+                ])
+            socketWatch.listening()
+            notifier.notify(["READY=1", "STATUS=serving rules \(revision)", "MAINPID=\(getpid())"])
+        }
 
-        let reloads = SignalReloadService(service: service, actor: selfActor, logger: logger)
-        let checkpoints = CheckpointService(store: store, logger: logger, interval: configuration.checkpointIntervalSeconds)
-        let group_ = ServiceGroup(
+        let reloads = SignalReloadService(service: service, caller: service.selfCaller, logger: logger)
+        let checkpoints = CheckpointService(
+            store: service.store, logger: logger, interval: configuration.checkpointIntervalSeconds)
+        let services = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: app), .init(service: reloads), .init(service: checkpoints),
-                    .init(
-                        service: socketWatch,
-                        failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: socketWatch, failureTerminationBehavior: .gracefullyShutdownGroup),
                     // Last, so it is the first to hear of the shutdown: STOPPING=1 before the drain.
                     .init(service: StoppingNotifier(notifier: notifier)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         var failure: (any Error)?
-        do { try await group_.run() } catch { failure = error }
-        try await logCheckpoint(store, logger, "stop")
-        try store.close()
+        do { try await services.run() } catch { failure = error }
+        try await service.close()
         unlink(socketPath)
         if let failure { throw failure }
         logger.notice("pathwayd stopped; database closed")
+    }
+
+    /// A name that does not exist would silently grant nothing (or leave the socket in the wrong
+    /// group): refuse to start, naming it. A role account that cannot reach the socket is named in
+    /// a warning.
+    static func checkAccounts(_ configuration: DaemonConfiguration, logger: Logger) throws {
+        var unknown = RoleMap.unknownNames(in: configuration.roles)
+        if let group = configuration.socket.group, UInt32(group) == nil, RoleMap.lookupGroup(group) == nil {
+            unknown.insert("socket.group: \(group)", at: 0)
+        }
+        guard unknown.isEmpty else {
+            throw DaemonError(
+                "the configuration names users or groups this system does not have: "
+                    + "\(unknown.joined(separator: "; ")); not starting")
+        }
+        if let group = configuration.socket.group, let gid = UInt32(group) ?? RoleMap.lookupGroup(group),
+            configuration.socketMode & 0o006 == 0
+        {
+            let lacking = RoleMap.accountsWithoutSocketAccess(in: configuration.roles, socketGroup: gid)
+            if !lacking.isEmpty {
+                let names = lacking.joined(separator: ", ")
+                logger.warning(
+                    "these role accounts are not in the socket's group \(group) and cannot connect: \(names) (usermod -aG \(group) NAME)")
+            }
+        }
     }
 
     /// Writes the chain head to the operational log: an auditor copies these lines off the machine
@@ -234,14 +171,14 @@ final class SocketLock: Sendable {
 /// SIGHUP → reload the rules (contract §11).
 struct SignalReloadService: Service {
     let service: PathwayService
-    let actor: Actor
+    let caller: Caller
     let logger: Logger
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
             logger.notice("SIGHUP: reloading rules")
-            do { _ = try await service.reload(by: actor, reason: "SIGHUP") } catch {
+            do { _ = try await service.reload(by: caller, reason: "SIGHUP") } catch {
                 logger.error("reload failed", metadata: ["error": "\(error)"])
             }
         }

@@ -10,12 +10,15 @@ import PathwayStore
 /// An answer other than 2xx, with the body of contract §10.
 struct APIError: Error, Sendable {
     var status: HTTPResponse.Status
-    var code: String
+    var code: ErrorCode
     var message: String
     var field: String?
     var details: [String]?
 
-    init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil, details: [String]? = nil) {
+    init(
+        _ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, field: String? = nil,
+        details: [String]? = nil
+    ) {
         self.status = status
         self.code = code
         self.message = message
@@ -23,18 +26,45 @@ struct APIError: Error, Sendable {
         self.details = details
     }
 
-    static func from(_ rejection: Rejection) -> APIError {
-        APIError(.init(code: rejection.status), rejection.code, rejection.message, field: rejection.field)
+    /// `400 invalid-request`, the most common refusal.
+    static func invalidRequest(_ message: String, field: String? = nil) -> APIError {
+        APIError(.badRequest, .invalidRequest, message, field: field)
     }
 
     static func from(_ error: EventValidationError, prefix: String = "") -> APIError {
         let field = error.field.map { prefix.isEmpty ? $0 : prefix + "." + $0 }
         let message = field.map { "\($0): \(error.message)" } ?? error.message
-        return APIError(.badRequest, error.code, message, field: field)
+        return APIError(.badRequest, ErrorCode(rawValue: error.code) ?? .invalidEvent, message, field: field)
+    }
+
+    /// The one place where what went wrong becomes an HTTP answer. Everything below the routes
+    /// (the store, the engine, Hummingbird) throws its own errors; they are mapped here.
+    init?(mapping error: any Error) {
+        switch error {
+        case let error as APIError:
+            self = error
+        case let rejection as Rejection:
+            let status: HTTPResponse.Status =
+                switch rejection {
+                case .eventIdConflict: .conflict
+                case .unknownRetractionTarget: .badRequest
+                }
+            self.init(status, rejection.code, rejection.message, field: rejection.field)
+        case let error as EventValidationError:
+            self = .from(error)
+        case is StorageUnavailable:
+            self.init(
+                .serviceUnavailable, .storageUnavailable,
+                "the database could not be written; nothing was stored, and the request may be retried")
+        default:
+            return nil
+        }
     }
 
     var response: Response {
-        let body = (try? CanonicalJSON.encode(ErrorResponseV1(code: code, message: message, field: field, details: details)))
+        let body =
+            (try? CanonicalJSON.encode(
+                ErrorResponseV1(code: code.rawValue, message: message, field: field, details: details)))
             ?? #"{"error":{"code":"internal-error","message":"error body could not be encoded"}}"#
         return Response.json(body, status: status)
     }
@@ -67,20 +97,20 @@ extension Request {
     /// length is declared, and while reading when it is not.
     func collectBody(limit: Int) async throws -> ByteBuffer {
         if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
-            throw APIError(.contentTooLarge, "body-too-large", "the body has \(declared) bytes; the limit is \(limit)")
+            throw APIError(.contentTooLarge, .bodyTooLarge, "the body has \(declared) bytes; the limit is \(limit)")
         }
         do { return try await body.collect(upTo: limit) } catch let error as HTTPParserError {
             // A malformed chunk size is the sender's error, not a size: 400.
-            throw APIError(.badRequest, "invalid-request", "the body is not valid HTTP/1.1 (\(error))")
+            throw APIError.invalidRequest("the body is not valid HTTP/1.1 (\(error))")
         } catch {
-            throw APIError(.contentTooLarge, "body-too-large", "the body is larger than the limit of \(limit) bytes")
+            throw APIError(.contentTooLarge, .bodyTooLarge, "the body is larger than the limit of \(limit) bytes")
         }
     }
 
     func requireMediaType(_ accepted: [String]) throws {
         guard let type = mediaType, accepted.contains(type) else {
             throw APIError(
-                .unsupportedMediaType, "unsupported-media-type",
+                .unsupportedMediaType, .unsupportedMediaType,
                 "Content-Type must be \(accepted.joined(separator: " or ")), got \(mediaType ?? "none")")
         }
     }
@@ -92,7 +122,7 @@ extension Request {
 func parseJSON(_ bytes: some Collection<UInt8>, what: String = "the body") throws -> JSONValue {
     let value: JSONValue
     do { value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
-        throw APIError(.badRequest, "invalid-json", "\(what) is not valid JSON")
+        throw APIError(.badRequest, .invalidJSON, "\(what) is not valid JSON")
     }
     try refuseDuplicateKeys(bytes, what: what)
     return value
@@ -100,7 +130,7 @@ func parseJSON(_ bytes: some Collection<UInt8>, what: String = "the body") throw
 
 func refuseDuplicateKeys(_ bytes: some Collection<UInt8>, what: String = "the body") throws {
     if let key = JSONDuplicateKeys.first(in: bytes) {
-        throw APIError(.badRequest, "invalid-json", "\(what) has the key \"\(key)\" twice", field: key)
+        throw APIError(.badRequest, .invalidJSON, "\(what) has the key \"\(key)\" twice", field: key)
     }
 }
 
@@ -108,7 +138,7 @@ func refuseDuplicateKeys(_ bytes: some Collection<UInt8>, what: String = "the bo
 func decodeBody<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
     let data = Data(buffer.readableBytesView)
     guard (try? JSONDecoder().decode(JSONValue.self, from: data)) != nil else {
-        throw APIError(.badRequest, "invalid-json", "the body is not valid JSON")
+        throw APIError(.badRequest, .invalidJSON, "the body is not valid JSON")
     }
     try refuseDuplicateKeys(buffer.readableBytesView)
     do { return try JSONDecoder().decode(T.self, from: data) } catch {
@@ -124,7 +154,7 @@ func decodeBody<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T 
             message = "\(field!): \(context.debugDescription)"
         default: break
         }
-        throw APIError(.badRequest, "invalid-request", message, field: field)
+        throw APIError.invalidRequest(message, field: field)
     }
 }
 

@@ -3,20 +3,9 @@ import Foundation
 import Glibc
 import Hummingbird
 import NIOCore
+import PathwayAPI
 import PathwayStore
 import Synchronization
-
-/// The request context: Hummingbird's core storage plus the connection's channel, from which the
-/// peer's kernel credentials are read.
-public struct PathwayContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    let channel: any Channel
-
-    public init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        channel = source.channel
-    }
-}
 
 /// The peer process at the other end of a Unix socket connection, as the kernel reports it.
 struct PeerCredentials: Sendable, Hashable {
@@ -56,16 +45,17 @@ final class RoleMap: Sendable {
         self.selfUid = selfUid
     }
 
-    func actor(for peer: PeerCredentials) -> Actor {
+    func caller(for peer: PeerCredentials) -> Caller {
         let identity = identity(of: peer.uid, primaryGroup: peer.gid)
-        let roles = grants.compactMap { role, grant -> String? in
+        let roles = grants.compactMap { name, grant -> Role? in
+            guard let role = Role(rawValue: name), Role.grantable.contains(role) else { return nil }
             let byUser = (grant.users ?? []).contains { matchesUser($0, uid: peer.uid, name: identity.user) }
             let byGroup = (grant.groups ?? []).contains { group in
                 groupId(group).map { identity.groupIds.contains($0) || $0 == peer.gid } ?? false
             }
             return byUser || byGroup ? role : nil
         }
-        return Actor(uid: peer.uid, gid: peer.gid, pid: peer.pid, user: identity.user, roles: roles)
+        return Caller(uid: peer.uid, gid: peer.gid, pid: peer.pid, user: identity.user, roles: Set(roles))
     }
 
     private func matchesUser(_ entry: String, uid: UInt32, name: String) -> Bool {

@@ -1,25 +1,29 @@
 import Crypto
 import Foundation
+import PathwayAPI
 
 /// Who made a request: the peer's kernel credentials and the roles the configuration gives them.
-public struct Actor: Sendable, Hashable {
+public struct Caller: Sendable, Hashable {
     public var uid: UInt32
     public var gid: UInt32
     public var pid: Int32
     public var user: String
-    public var roles: [String]
+    public var roles: Set<Role>
 
-    public init(uid: UInt32, gid: UInt32, pid: Int32, user: String, roles: [String]) {
+    public init(uid: UInt32, gid: UInt32, pid: Int32, user: String, roles: Set<Role>) {
         self.uid = uid
         self.gid = gid
         self.pid = pid
         self.user = user
-        self.roles = roles.sorted()
+        self.roles = roles
     }
 
-    /// The daemon itself (startup rules load, SIGHUP reload).
-    public static func daemon(uid: UInt32, user: String) -> Actor {
-        Actor(uid: uid, gid: 0, pid: 0, user: user, roles: ["daemon"])
+    /// The roles as the audit record stores them: sorted, comma-separated.
+    public var rolesText: String { roles.sorted().map(\.rawValue).joined(separator: ",") }
+
+    /// The daemon itself (start-up rules load, SIGHUP reload).
+    public static func daemon(uid: UInt32, user: String) -> Caller {
+        Caller(uid: uid, gid: 0, pid: 0, user: user, roles: [.daemon])
     }
 }
 

@@ -77,7 +77,7 @@ extension Store {
     /// Stores events and the decision each causes, in one transaction with their audit records.
     /// Returns one result per event, in order; a rejected event stores nothing.
     public func ingest(
-        _ items: [IncomingEvent], actor: Actor, settings: EvaluationSettings, receivedAt: Instant
+        _ items: [IncomingEvent], actor: Caller, settings: EvaluationSettings, receivedAt: Instant
     ) async throws -> [Result<EventResultV1, Rejection>] {
         try await write { transaction in
             try items.map { item in try transaction.ingest(item, actor: actor, settings: settings, at: receivedAt) }
@@ -86,26 +86,19 @@ extension Store {
 }
 
 extension WriteTransaction {
-    func ingest(_ item: IncomingEvent, actor: Actor, settings: EvaluationSettings, at now: Instant) throws
+    func ingest(_ item: IncomingEvent, actor: Caller, settings: EvaluationSettings, at now: Instant) throws
         -> Result<EventResultV1, Rejection>
     {
         let event = item.event
         if let stored = try storedEvent(event.id) {
             guard stored.body == item.canonical else {
-                return .failure(
-                    Rejection(
-                        status: 409, code: "event-id-conflict",
-                        message: "event \(event.id) was already stored with different content; nothing was stored",
-                        field: "id"))
+                return .failure(.eventIdConflict(eventId: event.id))
             }
-            return .success(EventResultV1(eventId: event.id, status: "duplicate", decisionId: stored.decisionId, changes: []))
+            return .success(EventResultV1(eventId: event.id, status: EventStatus.duplicate.rawValue, decisionId: stored.decisionId, changes: []))
         }
         if case .retraction(let target) = event.effect {
             guard let stored = try storedEvent(target), stored.patientId == event.patientId else {
-                return .failure(
-                    Rejection(
-                        status: 400, code: "invalid-event",
-                        message: "no event \(target) of patient \(event.patientId) to retract", field: "data.eventId"))
+                return .failure(.unknownRetractionTarget(eventId: target, patientId: event.patientId))
             }
         }
         var entry = try patient(event.patientId)
@@ -117,7 +110,7 @@ extension WriteTransaction {
             settings: settings, eventId: event.id)
         let summary = recorded.summary
         let result = EventResultV1(
-            eventId: event.id, status: "accepted", decisionId: decisionId,
+            eventId: event.id, status: EventStatus.accepted.rawValue, decisionId: decisionId,
             changes: changes(from: entry.exists ? entry.summary : nil, to: summary))
 
         try db.cachedStatement(
@@ -142,7 +135,7 @@ extension WriteTransaction {
         ])
         let output = "{\"evaluation\":" + recorded.json + ",\"response\":" + (try CanonicalJSON.encode(result)) + "}"
         try appendAudit(
-            decisionId: decisionId, at: now, actor: actor, action: "event", patientId: event.patientId,
+            decisionId: decisionId, at: now, actor: actor, action: .event, patientId: event.patientId,
             revision: settings.rules.revision, input: recorded.input, output: output, subjects: recorded.subjects)
 
         entry.summary = summary

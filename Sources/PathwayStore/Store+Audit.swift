@@ -8,7 +8,7 @@ public struct AuditQuery: Sendable, Hashable {
     public var patientId: String?
     /// A user name, or a numeric uid.
     public var actor: String?
-    public var action: String?
+    public var action: AuditAction?
     public var revision: String?
     /// Milliseconds since the epoch, inclusive.
     public var since: Int64?
@@ -52,7 +52,7 @@ extension Store {
             if let value = query.actor {
                 if let uid = Int64(value) { add("actor_uid = ?", uid) } else { add("actor_user = ?", value) }
             }
-            if let value = query.action { add("action = ?", value) }
+            if let value = query.action { add("action = ?", value.rawValue) }
             if let value = query.revision { add("revision = ?", value) }
             if let value = query.since { add("at >= ?", value) }
             if let value = query.until { add("at < ?", value) }

@@ -61,13 +61,13 @@ public final class WriteTransaction {
     /// Appends a record to the audit chain and returns it, hashed and linked.
     @discardableResult
     public func appendAudit(
-        decisionId: String, at: Instant, actor: Actor, action: String, patientId: String?, revision: String?,
+        decisionId: String, at: Instant, actor: Caller, action: AuditAction, patientId: String?, revision: String?,
         input: String, output: String, subjects: [(subject: String, status: String)] = []
     ) throws -> AuditRecord {
         let head = state.head
         var record = AuditRecord(
             seq: head.seq + 1, decisionId: decisionId, at: at.millisecondsSinceEpoch, actorUid: Int64(actor.uid),
-            actorUser: actor.user, actorRoles: actor.roles.joined(separator: ","), action: action,
+            actorUser: actor.user, actorRoles: actor.rolesText, action: action.rawValue,
             patientId: patientId, revision: revision, input: input, output: output, prevHash: head.hash, hash: "")
         record.hash = record.computedHash
         try db.cachedStatement(

@@ -1,19 +1,35 @@
 import Foundation
 import GRDB
+import PathwayAPI
 
-/// Why one request was refused (an event id conflict, a retraction of an unknown event). Jobs
-/// return it as a value after writing nothing; an error thrown by a job fails its whole batch.
-public struct Rejection: Error, Sendable {
-    public var status: Int
-    public var code: String
-    public var message: String
-    public var field: String?
+/// Why the store refused one event. Jobs return it as a value after writing nothing; an error
+/// thrown by a job fails its whole batch. The store names what happened; the server decides what
+/// that means in HTTP.
+public enum Rejection: Error, Sendable, Equatable {
+    /// The event id was stored before with other content.
+    case eventIdConflict(eventId: String)
+    /// A retraction names an event this patient does not have.
+    case unknownRetractionTarget(eventId: String, patientId: String)
 
-    public init(status: Int, code: String, message: String, field: String? = nil) {
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
+    public var code: ErrorCode {
+        switch self {
+        case .eventIdConflict: .eventIdConflict
+        case .unknownRetractionTarget: .invalidEvent
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .eventIdConflict(let id): "event \(id) was already stored with different content; nothing was stored"
+        case .unknownRetractionTarget(let id, let patient): "no event \(id) of patient \(patient) to retract"
+        }
+    }
+
+    public var field: String {
+        switch self {
+        case .eventIdConflict: "id"
+        case .unknownRetractionTarget: "data.eventId"
+        }
     }
 }
 

@@ -1,25 +1,44 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import PathwayAPI
 import PathwayCore
 import PathwayStore
 
-extension PathwayService {
-    // MARK: GET /v1/audit/decisions
+/// The auditor's routes: query, read, verify, replay and export the trail; the adherence report
+/// (auditors and clinicians).
+struct AuditController {
+    let service: PathwayService
 
-    @Sendable func auditList(_ request: Request, _ context: PathwayContext, _ actor: Actor) async throws -> Response {
+    func addRoutes(to router: Router<PathwayContext>) {
+        router.group("/v1/audit").add(middleware: RoleMiddleware(.roles([.auditor]), service: service))
+            .get("decisions", use: list)
+            .get("decisions/:id", use: show)
+            .post("decisions/:id/replay", use: replay)
+            .get("verify", use: verify)
+            .get("export", use: export)
+        router.group("/v1/reports").add(middleware: RoleMiddleware(.roles([.auditor, .clinician]), service: service))
+            .get("adherence", use: adherence)
+    }
+
+    @Sendable func list(_ request: Request, context: PathwayContext) async throws -> Response {
         let parameters = request.uri.queryParameters
         let known: Set<String> = ["patientId", "actor", "action", "revision", "since", "until", "option", "trial", "limit", "after"]
         for (key, _) in parameters where !known.contains(String(key)) {
-            throw APIError(
-                .badRequest, "invalid-request", "\(key): unknown filter (known: \(known.sorted().joined(separator: ", ")))",
+            throw APIError.invalidRequest("\(key): unknown filter (known: \(known.sorted().joined(separator: ", ")))",
                 field: String(key))
         }
         var query = AuditQuery()
         query.patientId = parameters["patientId"].map(String.init)
         query.actor = parameters["actor"].map(String.init)
-        query.action = parameters["action"].map(String.init)
+        if let text = parameters["action"] {
+            guard let action = AuditAction(rawValue: String(text)) else {
+                let known = AuditAction.allCases.map(\.rawValue).joined(separator: ", ")
+                throw APIError.invalidRequest("action: unknown action \(text) (known: \(known))", field: "action")
+            }
+            query.action = action
+        }
         query.revision = parameters["revision"].map(String.init)
         query.optionId = parameters["option"].map(String.init)
         query.trialId = parameters["trial"].map(String.init)
@@ -27,68 +46,58 @@ extension PathwayService {
         query.until = try time(parameters["until"], field: "until")
         if let text = parameters["limit"] {
             guard let limit = Int(text), (1...1000).contains(limit) else {
-                throw APIError(.badRequest, "invalid-request", "limit: must be a whole number 1–1000", field: "limit")
+                throw APIError.invalidRequest("limit: must be a whole number 1–1000", field: "limit")
             }
             query.limit = limit
         }
         if let cursor = parameters["after"] {
             guard let seq = AuditQuery.seq(fromCursor: String(cursor)) else {
-                throw APIError(.badRequest, "invalid-request", "after: not a cursor this daemon gave out", field: "after")
+                throw APIError.invalidRequest("after: not a cursor this daemon gave out", field: "after")
             }
             query.before = seq
         }
-        let page = try await store.audit(query)
+        let page = try await service.store.audit(query)
         return try .json(encoding: AuditPageV1(records: page.records.map { $0.wire(full: false) }, next: page.next))
     }
 
     func time(_ text: Substring?, field: String) throws -> Int64? {
         guard let text else { return nil }
         guard let instant = try? Instant.parse(String(text)) else {
-            throw APIError(
-                .badRequest, "invalid-request", "\(field): must be an RFC 3339 time with offset, e.g. 2026-03-01T00:00:00Z",
+            throw APIError.invalidRequest("\(field): must be an RFC 3339 time with offset, e.g. 2026-03-01T00:00:00Z",
                 field: field)
         }
         return instant.millisecondsSinceEpoch
     }
 
-    // MARK: GET /v1/audit/decisions/{id}
-
-    @Sendable func auditShow(_ request: Request, _ context: PathwayContext, _ actor: Actor) async throws -> Response {
+    @Sendable func show(_ request: Request, context: PathwayContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let record = try await store.auditRecord(id) else { throw unknownDecision(id) }
+        guard let record = try await service.store.auditRecord(id) else { throw service.unknownDecision(id) }
         return try .json(encoding: record.wire(full: true))
     }
 
-    func unknownDecision(_ id: String) -> APIError {
-        APIError(.notFound, "unknown-decision", "no audit record with decision id \(id)", field: "decisionId")
-    }
 
-    // MARK: GET /v1/audit/verify
-
-    @Sendable func auditVerify(_ request: Request, _ context: PathwayContext, _ actor: Actor) async throws -> Response {
+    @Sendable func verify(_ request: Request, context: PathwayContext) async throws -> Response {
         var checkpoint: ChainHead?
         if let text = request.uri.queryParameters["against"] {
             let parts = text.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, let seq = Int64(parts[0]), seq >= 0, parts[1].count == 64 else {
-                throw APIError(
-                    .badRequest, "invalid-request", "against: expected SEQ:HASH as written in a checkpoint log line",
+                throw APIError.invalidRequest("against: expected SEQ:HASH as written in a checkpoint log line",
                     field: "against")
             }
             checkpoint = ChainHead(seq: seq, hash: String(parts[1]))
         }
-        return try .json(encoding: try await store.verify(against: checkpoint))
+        return try .json(encoding: try await service.store.verify(against: checkpoint))
     }
 
-    // MARK: POST /v1/audit/decisions/{id}/replay
-
-    @Sendable func replay(_ request: Request, _ context: PathwayContext, _ actor: Actor) async throws -> Response {
+    @Sendable func replay(_ request: Request, context: PathwayContext) async throws -> Response {
+        let caller = try context.requireCaller()
         let id = try context.parameters.require("id")
-        guard let record = try await store.auditRecord(id) else { throw unknownDecision(id) }
+        guard let record = try await service.store.auditRecord(id) else { throw service.unknownDecision(id) }
         let result = try await replay(record)
         let output = try CanonicalJSON.encode(result)
         let input = try CanonicalJSON.encode(["decisionId": id])
-        try await audit(
-            actor: actor, action: "replay", patientId: record.patientId, input: input, output: output,
+        try await service.audit(
+            actor: caller, action: .replay, patientId: record.patientId, input: input, output: output,
             revision: record.revision)
         return .json(output)
     }
@@ -101,12 +110,12 @@ extension PathwayService {
             case .string(let evaluatedAt)? = input["evaluatedAt"], let at = try? Instant.parse(evaluatedAt)
         else {
             throw APIError(
-                .conflict, "not-replayable",
+                .conflict, .notReplayable,
                 "decision \(record.decisionId) (\(record.action)) holds no evaluation to replay", field: "decisionId")
         }
-        guard let revision = record.revision, let rules = try await rules.rules(revision: revision, store: store) else {
+        guard let revision = record.revision, let rules = try await service.rules.rules(revision: revision, store: service.store) else {
             throw APIError(
-                .conflict, "revision-not-archived",
+                .conflict, .revisionNotArchived,
                 "rules revision \(record.revision ?? "none") is not in the archive", field: "decisionId")
         }
         var parameters: [String: String] = [:]
@@ -133,26 +142,18 @@ extension PathwayService {
             differences: differences)
     }
 
-    // MARK: GET /v1/audit/export
-
-    @Sendable func auditExport(_ request: Request, _ context: PathwayContext, _ actor: Actor) async throws -> Response {
+    @Sendable func export(_ request: Request, context: PathwayContext) async throws -> Response {
         let parameters = request.uri.queryParameters
-        let format = parameters["format"].map(String.init) ?? "jsonl"
+        let text = parameters["format"].map(String.init) ?? ExportFormat.jsonl.rawValue
+        guard let format = ExportFormat(rawValue: text) else {
+            let known = ExportFormat.allCases.map(\.rawValue).joined(separator: ", ")
+            throw APIError.invalidRequest("format: expected one of \(known), got \(text)", field: "format")
+        }
         let since = try time(parameters["since"], field: "since")
         let until = try time(parameters["until"], field: "until")
-        let contentType: String
-        switch format {
-        case "jsonl": contentType = "application/x-ndjson"
-        case "csv": contentType = "text/csv; charset=utf-8; header=present"
-        case "fhir-auditevent": contentType = "application/fhir+ndjson"
-        default:
-            throw APIError(
-                .badRequest, "invalid-request", "format: expected jsonl, csv or fhir-auditevent, got \(format)",
-                field: "format")
-        }
-        let store = store
+        let store = service.store
         let body = ResponseBody { writer in
-            if format == "csv" {
+            if format == .csv {
                 var header = ByteBuffer()
                 header.writeString(AuditExport.csvHeader)
                 try await writer.write(header)
@@ -171,8 +172,20 @@ extension PathwayService {
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: contentType], body: body)
+        return Response(status: .ok, headers: [.contentType: format.contentType], body: body)
     }
+
+    @Sendable func adherence(_ request: Request, context: PathwayContext) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let since = try time(parameters["since"], field: "since")
+        let until = try time(parameters["until"], field: "until")
+        let report = try await service.store.adherence(since: since, until: until)
+        return try .json(
+            encoding: AdherenceReportV1(
+                since: since.map { Instant(millisecondsSinceEpoch: $0).description },
+                until: until.map { Instant(millisecondsSinceEpoch: $0).description }, rows: report))
+    }
+
 }
 
 extension AuditRecord {
