@@ -1,37 +1,12 @@
 import Foundation
+import PathwayTestSupport
 import Testing
 
 /// Runs the real `pathwayctl` binary that `swift test` built next to the test bundle.
 @Suite("pathwayctl, as a rules author runs it")
 struct CommandLineTests {
-    struct Run {
-        var status: Int32
-        var output: String
-        var errors: String
-    }
-
-    static let binary: URL = {
-        // The test bundle lives in .build/<triple>/debug/; pathwayctl is built beside it.
-        let bundle = Bundle.main.bundleURL
-        let candidates = [bundle.deletingLastPathComponent(), bundle, repositoryRoot.appendingPathComponent(".build/debug")]
-        return candidates.map { $0.appendingPathComponent("pathwayctl") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2].appendingPathComponent("pathwayctl")
-    }()
-
     func run(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = repositoryRoot
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), errors: String(decoding: err, as: UTF8.self))
+        try runBinary("pathwayctl", arguments)
     }
 
     func temporaryRules(_ files: [String: String]) throws -> URL {

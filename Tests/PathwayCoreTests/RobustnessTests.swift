@@ -1,5 +1,6 @@
 import Foundation
 import PathwayAPI
+import PathwayTestSupport
 import Testing
 @testable import PathwayCore
 

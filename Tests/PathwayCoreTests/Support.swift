@@ -1,10 +1,8 @@
 import Foundation
 import PathwayAPI
+import PathwayTestSupport
 @testable import PathwayCore
 
-/// The repository root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
 /// Reads every YAML file below `directory` as rule sources named relative to it.
 func ruleSources(in directory: URL) throws -> [RuleSource] {

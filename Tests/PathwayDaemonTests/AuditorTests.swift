@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import PathwayAPI
 import PathwayClient
+import PathwayTestSupport
 import Testing
 
 /// The trail as an auditor uses it: tampering caught in every form, exports that parse, feedback

@@ -2,19 +2,8 @@ import Foundation
 import Glibc
 import PathwayAPI
 import PathwayClient
+import PathwayTestSupport
 import Testing
-
-/// The repository root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
-/// Where `swift build` put the binaries the tests run.
-let binaries: URL = {
-    let bundle = Bundle.main.bundleURL
-    let candidates = [bundle.deletingLastPathComponent(), bundle, repositoryRoot.appendingPathComponent(".build/debug")]
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("pathwayd").path) }
-        ?? candidates[2]
-}()
 
 /// A real pathwayd process on a real socket and database in a fresh temporary directory.
 final class DaemonHarness: @unchecked Sendable {
@@ -172,91 +161,7 @@ final class DaemonHarness: @unchecked Sendable {
     }
 }
 
-func encode(_ value: JSONValue) throws -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return Array(try encoder.encode(value))
-}
-
 func json(_ response: UnixHTTPClient.Response) throws -> JSONValue {
     try JSONDecoder().decode(JSONValue.self, from: Data(response.body))
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-struct Run {
-    var status: Int32
-    var output: String
-    var errors: String
-}
-
-/// Runs a program to completion.
-func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Run {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = repositoryRoot
-    if let environment { process.environment = environment }
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(
-        status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
-        errors: String(decoding: err, as: UTF8.self))
-}
-
-/// Events for tests: a complete first-line pleural patient, with ids unique to `patient`.
-func pleuralPatient(_ patient: String, ecog: Int = 1) -> [JSONValue] {
-    func event(_ n: Int, _ type: String, _ at: String, _ data: JSONValue) -> JSONValue {
-        ["id": .string("\(patient)-\(n)"), "patientId": .string(patient), "type": .string(type),
-         "occurredAt": .string(at), "source": "test-ehr", "data": data]
-    }
-    return [
-        event(1, "demographics", "2026-01-05T09:00:00Z", ["birthDate": "1958-04-02", "sex": "male", "weightKg": 78]),
-        event(2, "diagnosis", "2026-01-10T09:00:00Z", ["cancer": "pleural-mesothelioma", "histology": "epithelioid", "histologyConfirmed": true]),
-        event(3, "staging", "2026-01-12T09:00:00Z", ["edition": "ajcc8", "t": "T3", "n": "N1", "m": "M0"]),
-        event(4, "performance-status", "2026-01-12T10:00:00Z", ["scale": "ecog", "value": .number(Double(ecog))]),
-        event(5, "condition", "2026-01-12T10:00:00Z", ["code": "autoimmune-disease", "status": "absent"]),
-        event(6, "condition", "2026-01-12T10:00:00Z", ["code": "organ-transplant", "status": "absent"]),
-        event(7, "metastasis", "2026-01-12T10:00:00Z", ["site": "brain", "status": "absent"]),
-    ]
-}
-
-func readExamples() throws -> [(name: String, events: [JSONValue])] {
-    let data = try Data(contentsOf: repositoryRoot.appendingPathComponent("Tests/PathwayCoreTests/Fixtures/examples.json"))
-    guard case .object(let root) = try JSONDecoder().decode(JSONValue.self, from: data), case .array(let cases)? = root["cases"]
-    else { throw HarnessError("examples.json has no cases") }
-    return cases.compactMap { item in
-        guard case .object(let fields) = item, case .string(let name)? = fields["name"], case .array(let events)? = fields["events"]
-        else { return nil }
-        return (name, events)
-    }
-}
-
-extension JSONValue {
-    func at(_ path: String) -> JSONValue? {
-        var current: JSONValue? = self
-        for part in path.split(separator: ".") {
-            if case .object(let members)? = current { current = members[String(part)] } else if case .array(let items)? = current,
-                let index = Int(part), items.indices.contains(index)
-            {
-                current = items[index]
-            } else {
-                return nil
-            }
-        }
-        return current
-    }
-
-    var string: String? { if case .string(let text) = self { text } else { nil } }
-    var array: [JSONValue]? { if case .array(let items) = self { items } else { nil } }
-    var number: Double? { if case .number(let value) = self { value } else { nil } }
-}

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import PathwayAPI
 import PathwayClient
+import PathwayTestSupport
 import Testing
 
 /// Hostile input over the real socket: numbers of any size, duplicate keys, dates far ahead. The

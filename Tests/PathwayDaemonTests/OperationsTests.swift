@@ -3,6 +3,7 @@ import Glibc
 import PathwayAPI
 import PathwayClient
 import Synchronization
+import PathwayTestSupport
 import Testing
 
 /// The daemon as the ops engineer runs it: roles, signals, crashes, reloads, systemd.

@@ -1,0 +1,84 @@
+import Foundation
+
+/// The repository root, found from this file's path.
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// Where `swift build` put the binaries the tests run: beside the test bundle, or `.build/debug`.
+public let binaries: URL = {
+    let bundle = Bundle.main.bundleURL
+    let candidates = [bundle.deletingLastPathComponent(), bundle, repositoryRoot.appendingPathComponent(".build/debug")]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("pathwayd").path) }
+        ?? candidates[2]
+}()
+
+/// What a finished program wrote and how it ended.
+public struct Run: Sendable {
+    public var status: Int32
+    public var output: String
+    public var errors: String
+}
+
+/// Runs a program to completion in the repository root. Standard output and standard error are
+/// read at the same time, each on its own thread, so a child that fills one pipe (64 KiB) while
+/// the other is being read cannot deadlock the test.
+public func run(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil
+) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = repositoryRoot
+    if let environment { process.environment = environment }
+    let output = Pipe()
+    let errors = Pipe()
+    let stdin = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+    try process.run()
+    let collected = Collected()
+    let group = DispatchGroup()
+    for (pipe, isOutput) in [(output, true), (errors, false)] {
+        group.enter()
+        Thread.detachNewThread {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            collected.set(data, isOutput: isOutput)
+            group.leave()
+        }
+    }
+    if let input {
+        stdin.fileHandleForWriting.write(input)
+        try? stdin.fileHandleForWriting.close()
+    }
+    group.wait()
+    process.waitUntilExit()
+    return Run(
+        status: process.terminationStatus, output: String(decoding: collected.output, as: UTF8.self),
+        errors: String(decoding: collected.errors, as: UTF8.self))
+}
+
+/// Runs one of the package's own binaries (`pathwayd`, `pathwayctl`).
+public func runBinary(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Run {
+    try run(binaries.appendingPathComponent(name).path, arguments, environment: environment)
+}
+
+private final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outputData = Data()
+    private var errorData = Data()
+
+    func set(_ data: Data, isOutput: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        if isOutput { outputData = data } else { errorData = data }
+    }
+
+    var output: Data { lock.lock(); defer { lock.unlock() }; return outputData }
+    var errors: Data { lock.lock(); defer { lock.unlock() }; return errorData }
+}
+
+public struct HarnessError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
