@@ -28,6 +28,8 @@ let package = Package(
         // HTTPRequestPart and HTTPParserError, for the connection guard (Hummingbird uses both).
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        // The client: HTTP/1.1 over the Unix socket with timeouts (pathwayctl, the load client, the tests).
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Versioned wire types of the v1 contract. Depends on nothing.
@@ -73,8 +75,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // A small blocking HTTP/1.1 client over a Unix socket: pathwayctl, the tests, the load bench.
-        .target(name: "PathwayClient", dependencies: ["PathwayAPI"], swiftSettings: strict),
+        // The typed v1 client on AsyncHTTPClient: pathwayctl, the load client, the daemon tests.
+        .target(
+            name: "PathwayClient",
+            dependencies: [
+                "PathwayAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "pathwayd",
             dependencies: [

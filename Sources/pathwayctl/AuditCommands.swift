@@ -10,7 +10,7 @@ struct Audit: ParsableCommand {
         abstract: "Query, verify, replay and export the audit trail (auditor role).",
         subcommands: [List.self, Show.self, Verify.self, Replay.self, Export.self])
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Audit records, newest first, with filters and paging.")
         @OptionGroup var connection: Connection
         @Option(help: "Patient id.") var patient: String?
@@ -24,7 +24,7 @@ struct Audit: ParsableCommand {
         @Option(help: "Records per page (1–1000).") var limit: Int = 50
         @Option(help: "The cursor printed after a page.") var after: String?
 
-        func run() throws {
+        func run() async throws {
             var query = ["limit=\(limit)"]
             for (key, value) in [
                 ("patientId", patient), ("actor", actor), ("action", action), ("revision", revision), ("option", option),
@@ -32,26 +32,28 @@ struct Audit: ParsableCommand {
             ] {
                 if let value { query.append("\(key)=\(percentEncoded(value))") }
             }
-            let response = try connection.call("GET", "/v1/audit/decisions?" + query.joined(separator: "&"))
+            let response = try await connection.call("GET", "/v1/audit/decisions?" + query.joined(separator: "&"))
             if connection.printJSON(response) { return }
             let page = try connection.decode(AuditPageV1.self, response)
-            print("seq      at                        action        actor          patient          decision")
+            var table = TextTable(["seq", "at", "action", "actor", "patient", "decision"], rightAligned: [0])
             for record in page.records {
-                print(
-                    "\(String(record.seq).padding(toLength: 8, withPad: " ", startingAt: 0)) \(record.at.padding(toLength: 25, withPad: " ", startingAt: 0)) \(record.action.padding(toLength: 13, withPad: " ", startingAt: 0)) \(record.actor.user.padding(toLength: 14, withPad: " ", startingAt: 0)) \((record.patientId ?? "-").padding(toLength: 16, withPad: " ", startingAt: 0)) \(record.decisionId)"
-                )
+                table.add([
+                    String(record.seq), record.at, record.action, record.actor.user, record.patientId ?? "-",
+                    record.decisionId,
+                ])
             }
+            print(table.render())
             if let next = page.next { print("more: --after \(next)") }
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One full record: input, output, hashes.")
         @OptionGroup var connection: Connection
         @Argument(help: "The decision id.") var decisionId: String
 
-        func run() throws {
-            let response = try connection.call("GET", "/v1/audit/decisions/\(percentEncoded(decisionId))")
+        func run() async throws {
+            let response = try await connection.call("GET", "/v1/audit/decisions/\(percentEncoded(decisionId))")
             if connection.printJSON(response) { return }
             let record = try connection.decode(AuditRecordV1.self, response)
             print("decision  \(record.decisionId)\nsequence  \(record.seq)\nat        \(record.at)")
@@ -65,15 +67,15 @@ struct Audit: ParsableCommand {
         }
     }
 
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Walk the hash chain; name the first broken record. Exit 1 when broken.")
         @OptionGroup var connection: Connection
         @Option(help: "A checkpoint SEQ:HASH from the daemon's log: detects a truncated tail.") var against: String?
 
-        func run() throws {
+        func run() async throws {
             let path = "/v1/audit/verify" + (against.map { "?against=\(percentEncoded($0))" } ?? "")
-            let response = try connection.call("GET", path)
+            let response = try await connection.call("GET", path)
             let result = try connection.decode(AuditVerificationV1.self, response)
             if !connection.printJSON(response) {
                 if let broken = result.firstBroken {
@@ -89,14 +91,14 @@ struct Audit: ParsableCommand {
         }
     }
 
-    struct Replay: ParsableCommand {
+    struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Re-evaluate a decision with the archived rules revision; exit 1 if it differs.")
         @OptionGroup var connection: Connection
         @Argument(help: "The decision id.") var decisionId: String
 
-        func run() throws {
-            let response = try connection.call("POST", "/v1/audit/decisions/\(percentEncoded(decisionId))/replay", body: [])
+        func run() async throws {
+            let response = try await connection.call("POST", "/v1/audit/decisions/\(percentEncoded(decisionId))/replay", body: [])
             let result = try connection.decode(ReplayResultV1.self, response)
             if !connection.printJSON(response) {
                 print("\(result.decisionId) under \(result.revision): \(result.status)")
@@ -108,32 +110,26 @@ struct Audit: ParsableCommand {
         }
     }
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stream the audit trail as JSON Lines, CSV or FHIR AuditEvent NDJSON.")
         @OptionGroup var connection: Connection
         @Option(help: "jsonl, csv or fhir-auditevent.") var format: String = "jsonl"
         @Option(help: "From (RFC 3339).") var since: String?
         @Option(help: "Until, exclusive (RFC 3339).") var until: String?
 
-        func run() throws {
-            var query = ["format=\(percentEncoded(format))"]
-            if let since { query.append("since=\(percentEncoded(since))") }
-            if let until { query.append("until=\(percentEncoded(until))") }
-            let client = UnixHTTPClient(socketPath: try connection.socketPath())
-            var failed: [UInt8] = []
-            var status = 0
+        func run() async throws {
+            let path = "/v1/audit/export" + PathwayClient.query(["format": format, "since": since, "until": until])
+            let response: PathwayClient.Response
             do {
-                let response = try client.request("GET", "/v1/audit/export?" + query.joined(separator: "&"), sink: { piece in
-                    FileHandle.standardOutput.write(Data(piece))
-                })
-                status = response.status
-                failed = response.body
-            } catch {
+                response = try await PathwayClient.with(socketPath: try connection.socketPath()) { client in
+                    try await client.stream(path) { piece in FileHandle.standardOutput.write(Data(piece)) }
+                }
+            } catch let error as PathwayClientError {
                 printError("pathwayctl: \(error)")
                 throw ExitCode(2)
             }
-            if status != 200 {
-                printError("pathwayctl: export failed with \(status) \(String(decoding: failed, as: UTF8.self))")
+            if response.status != 200 {
+                printError("pathwayctl: export failed with \(response.status) \(response.text)")
                 throw ExitCode(1)
             }
         }
@@ -141,12 +137,12 @@ struct Audit: ParsableCommand {
 }
 
 extension Rules {
-    struct Status: ParsableCommand {
+    struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The rules the daemon is running.")
         @OptionGroup var connection: Connection
 
-        func run() throws {
-            let response = try connection.call("GET", "/v1/rules")
+        func run() async throws {
+            let response = try await connection.call("GET", "/v1/rules")
             if connection.printJSON(response) { return }
             let status = try connection.decode(RulesStatusV1.self, response)
             print("revision \(status.revision)\nloaded   \(status.loadedAt) from \(status.directory)")
@@ -156,30 +152,30 @@ extension Rules {
         }
     }
 
-    struct Reload: ParsableCommand {
+    struct Reload: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Ask the daemon to reload its rules directory; an invalid set is refused with every problem.")
         @OptionGroup var connection: Connection
 
-        func run() throws {
-            let response = try connection.call("POST", "/v1/rules/reload", body: [])
+        func run() async throws {
+            let response = try await connection.call("POST", "/v1/rules/reload", body: [])
             if connection.printJSON(response) { return }
             let result = try connection.decode(ReloadResultV1.self, response)
             print("\(result.status): \(result.from) → \(result.to)")
         }
     }
 
-    struct Impact: ParsableCommand {
+    struct Impact: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Which stored patients' options or trial statuses would change under the rules in DIR. Changes nothing.")
         @OptionGroup var connection: Connection
         @Argument(help: "The candidate rules directory.") var directory: String
 
-        func run() throws {
+        func run() async throws {
             let sources = try RuleDirectory.load(directory)
             let request = RulesImpactRequestV1(
                 sources: sources.map { .init(name: $0.name, contents: $0.contents) }, label: directory)
-            let response = try connection.call("POST", "/v1/rules/impact", body: Array(try JSONEncoder().encode(request)))
+            let response = try await connection.call("POST", "/v1/rules/impact", body: Array(try JSONEncoder().encode(request)))
             if connection.printJSON(response) { return }
             let impact = try connection.decode(RulesImpactV1.self, response)
             print("running \(impact.running)\ncandidate \(impact.candidate)")

@@ -28,20 +28,24 @@ struct Connection: ParsableArguments {
         return ".run/pathwayd.sock"
     }
 
-    /// Sends a request; a non-2xx answer prints the contract error and exits 1 (2 if unreachable).
+    /// Sends a request; an answer outside `accept` prints the contract error and exits 1; no answer
+    /// at all (no daemon, no permission on the socket, a timeout) exits 2.
     func call(
         _ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
         accept: Set<Int> = [200]
-    ) throws -> UnixHTTPClient.Response {
-        let client = UnixHTTPClient(socketPath: try socketPath())
-        let response: UnixHTTPClient.Response
-        do { response = try client.request(method, path, body: body, contentType: contentType) } catch {
+    ) async throws -> PathwayClient.Response {
+        let response: PathwayClient.Response
+        do {
+            response = try await PathwayClient.with(socketPath: try socketPath()) { client in
+                try await client.request(method, path, body: body, contentType: body == nil ? nil : contentType)
+            }
+        } catch let error as PathwayClientError {
             printError("pathwayctl: \(error)")
             throw ExitCode(2)
         }
         guard accept.contains(response.status) else {
             if json { print(response.text, terminator: "") }
-            if let error = try? JSONDecoder().decode(ErrorResponseV1.self, from: Data(response.body)) {
+            if let error = response.error {
                 printError("pathwayctl: \(response.status) \(error.error.code): \(error.error.message)")
                 for detail in error.error.details ?? [] { printError("  \(detail)") }
             } else {
@@ -52,22 +56,20 @@ struct Connection: ParsableArguments {
         return response
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ response: UnixHTTPClient.Response) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ response: PathwayClient.Response) throws -> T {
         try JSONDecoder().decode(T.self, from: Data(response.body))
     }
 
     /// Prints the body as it came (JSON) when --json, else returns false so a table is printed.
-    func printJSON(_ response: UnixHTTPClient.Response) -> Bool {
+    func printJSON(_ response: PathwayClient.Response) -> Bool {
         if json { print(response.text, terminator: response.text.hasSuffix("\n") ? "" : "\n") }
         return json
     }
 }
 
-func percentEncoded(_ text: String) -> String {
-    text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
-}
+func percentEncoded(_ text: String) -> String { PathwayClient.escape(text) }
 
-struct Post: ParsableCommand {
+struct Post: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Post events (a JSON event or array, NDJSON, or a case of a cases file) as NDJSON.")
 
@@ -75,10 +77,10 @@ struct Post: ParsableCommand {
     @Argument(help: "The events file.") var file: String
     @Option(name: .customLong("case"), help: "The case to take from a cases file, by name or number.") var chosenCase: String?
 
-    func run() throws {
+    func run() async throws {
         let lines = try EventFile.rawEvents(file, case: chosenCase)
         let body = Array(lines.joined(separator: "\n").utf8)
-        let response = try connection.call(
+        let response = try await connection.call(
             "POST", "/v1/events", body: body, contentType: "application/x-ndjson", accept: [200, 207])
         if connection.printJSON(response) { return }
         let batch = try connection.decode(EventBatchResultV1.self, response)
@@ -96,13 +98,13 @@ struct Post: ParsableCommand {
     }
 }
 
-struct Patient: ParsableCommand {
+struct Patient: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a patient's current facts and their history.")
     @OptionGroup var connection: Connection
     @Argument(help: "The patient id.") var patientId: String
 
-    func run() throws {
-        let response = try connection.call("GET", "/v1/patients/\(percentEncoded(patientId))")
+    func run() async throws {
+        let response = try await connection.call("GET", "/v1/patients/\(percentEncoded(patientId))")
         if connection.printJSON(response) { return }
         let state = try connection.decode(PatientStateV1.self, response)
         print("Patient \(state.patientId) · \(state.eventIds.count) events · last decision \(state.lastDecisionId ?? "-")")
@@ -134,19 +136,19 @@ func text(_ value: JSONValue) -> String {
     }
 }
 
-struct Recommend: ParsableCommand {
+struct Recommend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a patient now and show the options (audited as a view).")
     @OptionGroup var connection: Connection
     @Argument(help: "The patient id.") var patientId: String
 
-    func run() throws {
-        let response = try connection.call("GET", "/v1/patients/\(percentEncoded(patientId))/recommendations")
+    func run() async throws {
+        let response = try await connection.call("GET", "/v1/patients/\(percentEncoded(patientId))/recommendations")
         if connection.printJSON(response) { return }
         print(EvaluationTable(try connection.decode(EvaluationV1.self, response)).render())
     }
 }
 
-struct WhatIf: ParsableCommand {
+struct WhatIf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "what-if",
         abstract: "Evaluate events without storing them, optionally on top of a stored patient (audited).")
@@ -156,19 +158,19 @@ struct WhatIf: ParsableCommand {
     @Option(help: "Add the events to this stored patient's events.") var patient: String?
     @Option(help: "Evaluation time (RFC 3339).") var at: String?
 
-    func run() throws {
+    func run() async throws {
         let events = try EventFile.rawEvents(file, case: chosenCase)
         var body = "{\"events\":[" + events.joined(separator: ",") + "]"
         if let patient { body += ",\"patientId\":" + String(decoding: try JSONEncoder().encode(patient), as: UTF8.self) }
         if let at { body += ",\"at\":" + String(decoding: try JSONEncoder().encode(at), as: UTF8.self) }
         body += "}"
-        let response = try connection.call("POST", "/v1/evaluate", body: Array(body.utf8))
+        let response = try await connection.call("POST", "/v1/evaluate", body: Array(body.utf8))
         if connection.printJSON(response) { return }
         print(EvaluationTable(try connection.decode(EvaluationV1.self, response)).render())
     }
 }
 
-struct Feedback: ParsableCommand {
+struct Feedback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Record what the tumor board did with a recommendation.")
     @OptionGroup var connection: Connection
     @Argument(help: "The patient id.") var patientId: String
@@ -179,7 +181,7 @@ struct Feedback: ParsableCommand {
     @Option(help: "Free text for the reason.") var note: String?
     @Option(help: "What was actually done.") var actual: String?
 
-    func run() throws {
+    func run() async throws {
         var object: [String: JSONValue] = [
             "decisionId": .string(decision), "optionId": .string(option), "outcome": .string(outcome),
         ]
@@ -189,7 +191,7 @@ struct Feedback: ParsableCommand {
             object["reason"] = .object(reasonObject)
         }
         if let actual { object["actualTreatment"] = .string(actual) }
-        let response = try connection.call(
+        let response = try await connection.call(
             "POST", "/v1/patients/\(percentEncoded(patientId))/feedback", body: Array(try JSONEncoder().encode(JSONValue.object(object))))
         if connection.printJSON(response) { return }
         let result = try connection.decode(FeedbackResultV1.self, response)
@@ -200,29 +202,28 @@ struct Feedback: ParsableCommand {
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Reports.", subcommands: [Adherence.self])
 
-    struct Adherence: ParsableCommand {
+    struct Adherence: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "On-pathway rate per pathway, option and override reason.")
         @OptionGroup var connection: Connection
         @Option(help: "From (RFC 3339).") var since: String?
         @Option(help: "Until, exclusive (RFC 3339).") var until: String?
 
-        func run() throws {
+        func run() async throws {
             var query: [String] = []
             if let since { query.append("since=\(percentEncoded(since))") }
             if let until { query.append("until=\(percentEncoded(until))") }
-            let response = try connection.call("GET", "/v1/reports/adherence" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+            let response = try await connection.call("GET", "/v1/reports/adherence" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
             if connection.printJSON(response) { return }
             let report = try connection.decode(AdherenceReportV1.self, response)
-            print("dimension  value                                   total  on-pathway  overridden  rate")
+            var table = TextTable(
+                ["dimension", "value", "total", "on-pathway", "overridden", "rate"], rightAligned: [2, 3, 4, 5])
             for row in report.rows {
-                print(
-                    "\(row.dimension.padding(toLength: 10, withPad: " ", startingAt: 0)) \(row.value.padding(toLength: 39, withPad: " ", startingAt: 0)) \(String(row.total).leftPad(5))  \(String(row.onPathway).leftPad(10))  \(String(row.overridden).leftPad(10))  \(String(format: "%.1f%%", row.onPathwayRate * 100))"
-                )
+                table.add([
+                    row.dimension, row.value, String(row.total), String(row.onPathway), String(row.overridden),
+                    String(format: "%.1f%%", row.onPathwayRate * 100),
+                ])
             }
+            print(table.render())
         }
     }
-}
-
-extension String {
-    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

@@ -8,7 +8,7 @@ import Synchronization
 /// clients with keep-alive, and reports acknowledged events/s and latency percentiles. With
 /// `--rate`, requests follow a fixed schedule and latency counts from the scheduled time, so a
 /// stall is not hidden by the client waiting (no coordinated omission).
-struct Load: ParsableCommand {
+struct Load: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load benchmark client: events/s and p50/p99/p999 latency over the socket (not a test).")
 
@@ -21,61 +21,66 @@ struct Load: ParsableCommand {
     @Option(help: "Append 'eventId decisionId' of every acknowledged event to this file (crash tests).") var ackLog: String?
     @Flag(help: "Keep going when the daemon goes away (crash tests).") var tolerateFailures = false
 
-    func run() throws {
-        let latencies = Mutex<[Double]>([])
-        let failures = Mutex<[String]>([])
+    /// What one worker saw.
+    private struct Outcome: Sendable {
+        var latencies: [Double] = []
+        var failures: [String] = []
+    }
+
+    func run() async throws {
         let start = Date().addingTimeInterval(1)  // warm-up: connections and first requests
         let end = start.addingTimeInterval(seconds)
+        let (clients, prefix, tolerateFailures) = (clients, prefix, tolerateFailures)
         let interval = rate.map { Double(clients) / $0 }
-        let socket = socket
-        let prefix = prefix
-        let ackFile = ackLog.flatMap { path -> FileHandle? in
-            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-            return FileHandle(forWritingAtPath: path)
-        }
-        ackFile?.seekToEndOfFile()
-        let ackLock = NSLock()
-        let threads = (0..<clients).map { worker in
-            Thread {
-                let client = UnixHTTPClient(socketPath: socket)
-                var local: [Double] = []
-                var n = 0
-                var scheduled = Date().addingTimeInterval(interval.map { $0 * Double(worker) / Double(max(1, clients)) } ?? 0)
-                while true {
-                    if interval != nil {
-                        let wait = scheduled.timeIntervalSinceNow
-                        if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
-                    }
-                    let sent = interval == nil ? Date() : scheduled
-                    if sent >= end { break }
-                    n += 1
-                    let body = LoadEvents.event(patient: "\(prefix)-\(worker)-\(n / 7)", sequence: n)
-                    do {
-                        let response = try client.request("POST", "/v1/events", body: body, contentType: "application/json")
-                        if response.status != 200 {
-                            failures.withLock { $0.append("\(response.status) \(response.text.prefix(200))") }
-                        } else {
-                            if sent >= start { local.append(Date().timeIntervalSince(sent)) }
-                            if let ackFile, let result = try? JSONDecoder().decode(EventResultV1.self, from: Data(response.body)) {
-                                // Written only after the answer arrived: the daemon acknowledged it.
-                                let line = Data("\(result.eventId) \(result.decisionId)\n".utf8)
-                                ackLock.withLock { ackFile.write(line) }
+        let acks = try ackLog.map(AckLog.init)
+        // One connection per worker: the pool's limit is the number of workers.
+        let outcomes = try await PathwayClient.with(socketPath: socket, timeout: .seconds(60), connections: clients) {
+            client in
+            try await withThrowingTaskGroup(of: Outcome.self) { group in
+                for worker in 0..<clients {
+                    group.addTask {
+                        var outcome = Outcome()
+                        var n = 0
+                        var scheduled = Date().addingTimeInterval(
+                            interval.map { $0 * Double(worker) / Double(max(1, clients)) } ?? 0)
+                        while true {
+                            if interval != nil {
+                                let wait = scheduled.timeIntervalSinceNow
+                                if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
                             }
+                            let sent = interval == nil ? Date() : scheduled
+                            if sent >= end { break }
+                            n += 1
+                            let body = LoadEvents.event(patient: "\(prefix)-\(worker)-\(n / 7)", sequence: n)
+                            do {
+                                let response = try await client.request(
+                                    "POST", "/v1/events", body: body, contentType: "application/json")
+                                if response.status != 200 {
+                                    outcome.failures.append("\(response.status) \(response.text.prefix(200))")
+                                } else {
+                                    if sent >= start { outcome.latencies.append(Date().timeIntervalSince(sent)) }
+                                    // Written only after the answer arrived: the daemon acknowledged it.
+                                    if let acks, let result = try? JSONDecoder().decode(
+                                        EventResultV1.self, from: Data(response.body))
+                                    {
+                                        acks.write("\(result.eventId) \(result.decisionId)\n")
+                                    }
+                                }
+                            } catch {
+                                outcome.failures.append("\(error)")
+                                if tolerateFailures { try await Task.sleep(for: .milliseconds(50)) }
+                            }
+                            scheduled = scheduled.addingTimeInterval(interval ?? 0)
                         }
-                    } catch {
-                        failures.withLock { $0.append("\(error)") }
-                        if tolerateFailures { usleep(50_000) }
+                        return outcome
                     }
-                    scheduled = scheduled.addingTimeInterval(interval ?? 0)
                 }
-                latencies.withLock { $0.append(contentsOf: local) }
+                return try await group.reduce(into: [Outcome]()) { $0.append($1) }
             }
         }
-        threads.forEach { $0.start() }
-        while threads.contains(where: { !$0.isFinished }) { usleep(20_000) }
-        let sorted = latencies.withLock { $0 }.sorted()
-        let failed = failures.withLock { $0 }
-        try ackFile?.synchronize()
+        let sorted = outcomes.flatMap(\.latencies).sorted()
+        let failed = outcomes.flatMap(\.failures)
+        try acks?.close()
         if tolerateFailures && sorted.isEmpty { return }
         guard !sorted.isEmpty else { throw CLIError("no request succeeded: \(failed.prefix(3))") }
         func percentile(_ p: Double) -> String {
@@ -88,6 +93,22 @@ struct Load: ParsableCommand {
         print("RESULT \(label) rate=\(String(format: "%.1f", throughput)) p50=\(percentile(0.5)) p99=\(percentile(0.99)) failed=\(failed.count)")
         if !failed.isEmpty { printError("first failures: \(failed.prefix(3))") }
     }
+}
+
+/// The acknowledged events of a crash test, appended as they are acknowledged.
+final class AckLog: Sendable {
+    private let file: Mutex<FileHandle>
+
+    init(path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw CLIError("cannot write \(path)") }
+        handle.seekToEndOfFile()
+        file = Mutex(handle)
+    }
+
+    func write(_ line: String) { file.withLock { $0.write(Data(line.utf8)) } }
+
+    func close() throws { try file.withLock { try $0.synchronize() } }
 }
 
 /// Realistic events: each patient gets demographics, diagnosis, staging, performance status,

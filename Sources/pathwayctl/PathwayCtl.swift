@@ -2,7 +2,7 @@ import ArgumentParser
 import PathwayAPI
 
 @main
-struct PathwayCtl: ParsableCommand {
+struct PathwayCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pathwayctl",
         abstract: "Talk to pathwayd, and work with rule packs offline.",

@@ -13,6 +13,8 @@ final class DaemonHarness: @unchecked Sendable {
     var database: String { directory.appendingPathComponent("d.sqlite").path }
     var configPath: String { directory.appendingPathComponent("pathwayd.yaml").path }
     private(set) var process: Process?
+    /// The typed client, one per harness, shut down with it.
+    let client: PathwayClient
     let logPath: String
     var environment: [String: String] = [:]
 
@@ -31,6 +33,8 @@ final class DaemonHarness: @unchecked Sendable {
         directory = URL(fileURLWithPath: "/tmp/pw-" + String(UUID().uuidString.prefix(8)))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         chmod(directory.path, 0o755)
+        client = PathwayClient(
+            socketPath: directory.appendingPathComponent("d.sock").path, timeout: .seconds(60), connections: 16)
         logPath = directory.appendingPathComponent("daemon.log").path
         if copyRules {
             rulesDirectory = directory.appendingPathComponent("rules")
@@ -58,12 +62,13 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     deinit {
+        client.shutdownWaiting()
         if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// Starts the daemon and waits until it answers `/v1/health`.
-    func start(arguments extra: [String] = []) throws {
+    func start(arguments extra: [String] = []) async throws {
         let process = Process()
         process.executableURL = binaries.appendingPathComponent("pathwayd")
         process.arguments = ["--config", configPath] + extra
@@ -81,10 +86,10 @@ final class DaemonHarness: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if !process.isRunning { throw HarnessError("pathwayd exited with \(process.terminationStatus):\n\(self.log)") }
-            if let response = try? UnixHTTPClient(socketPath: socket).request("GET", "/v1/health"), response.status == 200 {
+            if let response = try? await client.request("GET", "/v1/health"), response.status == 200 {
                 return
             }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         throw HarnessError("pathwayd did not answer within 60 s:\n\(self.log)")
     }
@@ -123,27 +128,32 @@ final class DaemonHarness: @unchecked Sendable {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    func client() -> UnixHTTPClient { UnixHTTPClient(socketPath: socket) }
+    /// One request, answered as it came.
+    func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil) async throws
+        -> PathwayClient.Response
+    {
+        try await client.request(method, path, body: body, contentType: contentType)
+    }
 
     // MARK: Requests
 
     @discardableResult
-    func post(_ event: JSONValue) throws -> UnixHTTPClient.Response {
-        try client().request("POST", "/v1/events", body: encode(event), contentType: "application/json")
+    func post(_ event: JSONValue) async throws -> PathwayClient.Response {
+        try await request("POST", "/v1/events", body: encode(event), contentType: "application/json")
     }
 
     @discardableResult
-    func postNDJSON(_ events: [JSONValue]) throws -> UnixHTTPClient.Response {
+    func postNDJSON(_ events: [JSONValue]) async throws -> PathwayClient.Response {
         let body = try events.map { String(decoding: try encode($0), as: UTF8.self) }.joined(separator: "\n")
-        return try client().request("POST", "/v1/events", body: Array(body.utf8), contentType: "application/x-ndjson")
+        return try await request("POST", "/v1/events", body: Array(body.utf8), contentType: "application/x-ndjson")
     }
 
-    func get(_ path: String) throws -> UnixHTTPClient.Response {
-        try client().request("GET", path)
+    func get(_ path: String) async throws -> PathwayClient.Response {
+        try await request("GET", path)
     }
 
-    func getJSON<T: Decodable>(_ type: T.Type, _ path: String) throws -> T {
-        let response = try get(path)
+    func getJSON<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
+        let response = try await get(path)
         guard response.status == 200 else { throw HarnessError("GET \(path): \(response.status) \(response.text)") }
         return try JSONDecoder().decode(T.self, from: Data(response.body))
     }
@@ -161,7 +171,7 @@ final class DaemonHarness: @unchecked Sendable {
     }
 }
 
-func json(_ response: UnixHTTPClient.Response) throws -> JSONValue {
+func json(_ response: PathwayClient.Response) throws -> JSONValue {
     try JSONDecoder().decode(JSONValue.self, from: Data(response.body))
 }
 

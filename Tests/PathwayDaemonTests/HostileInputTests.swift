@@ -5,129 +5,32 @@ import PathwayClient
 import PathwayTestSupport
 import Testing
 
-/// Hostile input over the real socket: numbers of any size, duplicate keys, dates far ahead. The
-/// daemon answers each with the contract's error shape and keeps serving.
-@Suite("pathwayd under hostile input", .serialized)
-struct HostileInputTests {
-    private func raw(_ daemon: DaemonHarness, _ path: String, _ body: String, type: String = "application/json")
-        throws -> (status: Int, error: ErrorResponseV1?)
-    {
-        let response = try daemon.client().request("POST", path, body: Array(body.utf8), contentType: type)
-        return (response.status, try? JSONDecoder().decode(ErrorResponseV1.self, from: Data(response.body)))
-    }
-
-    @Test("an integer field of any magnitude is 400 invalid-event naming it, on every route; the daemon lives")
-    func hugeNumbers() throws {
-        let daemon = try DaemonHarness()
-        try daemon.start()
-        defer { daemon.stop() }
-        for number in ["1e19", "-1e19", "1e300", "9223372036854775808", "1.7976931348623157e308", "4.5"] {
-            let ps = #"{"id":"n-\#(number)","patientId":"P1","type":"performance-status","occurredAt":"2026-03-01T10:00:00Z","data":{"scale":"ecog","value":\#(number)}}"#
-            let cycles = #"{"id":"c-\#(number)","patientId":"P1","type":"treatment","occurredAt":"2026-03-01T10:00:00Z","data":{"kind":"systemic","agents":["cisplatin"],"status":"started","cycles":\#(number)}}"#
-            let single = try raw(daemon, "/v1/events", ps)
-            #expect(single.status == 400)
-            #expect(single.error?.error.code == "invalid-event")
-            #expect(single.error?.error.field == "data.value")
-            let lines = try daemon.client().request("POST", "/v1/events", body: Array((ps + "\n" + cycles).utf8), contentType: "application/x-ndjson")
-            #expect(lines.status == 207)
-            let batch = try JSONDecoder().decode(EventBatchResultV1.self, from: Data(lines.body))
-            #expect(batch.results.map(\.error?.field) == ["data.value", "data.cycles"])
-            let whatIf = try raw(daemon, "/v1/evaluate", #"{"events":[\#(ps)]}"#)
-            #expect(whatIf.status == 400)
-            #expect(whatIf.error?.error.field == "events[0].data.value")
-        }
-        #expect(try daemon.get("/v1/health").status == 200)
-        #expect(daemon.process?.isRunning == true)
-    }
-
-    @Test("a key written twice anywhere in a body is 400 invalid-json naming it")
-    func duplicateKeys() throws {
-        let daemon = try DaemonHarness()
-        try daemon.start()
-        defer { daemon.stop() }
-        let event = #"{"id":"d1","patientId":"P1","type":"performance-status","occurredAt":"2026-03-01T10:00:00Z","data":{"scale":"ecog","value":0,"value":4}}"#
-        let single = try raw(daemon, "/v1/events", event)
-        #expect(single.status == 400)
-        #expect(single.error?.error.code == "invalid-json")
-        #expect(single.error?.error.field == "data.value")
-        let lines = try daemon.client().request("POST", "/v1/events", body: Array(event.utf8), contentType: "application/x-ndjson")
-        let batch = try JSONDecoder().decode(EventBatchResultV1.self, from: Data(lines.body))
-        #expect(batch.results.first?.error?.code == "invalid-json")
-        let whatIf = try raw(daemon, "/v1/evaluate", #"{"events":[],"events":[\#(event)]}"#)
-        #expect(whatIf.error?.error.field == "events")
-        // Nothing was stored.
-        #expect(try daemon.get("/v1/patients/P1").status == 404)
-    }
-
-    @Test("an event dated more than 24 h ahead is refused naming occurredAt; one within the allowance waits for its time")
-    func futureDates() throws {
-        let daemon = try DaemonHarness()
-        try daemon.start()
-        defer { daemon.stop() }
-        let far = #"{"id":"f1","patientId":"P9","type":"performance-status","occurredAt":"2062-03-01T10:00:00Z","data":{"scale":"ecog","value":0}}"#
-        let refused = try raw(daemon, "/v1/events", far)
-        #expect(refused.status == 400)
-        #expect(refused.error?.error.code == "invalid-event")
-        #expect(refused.error?.error.field == "occurredAt")
-        let soon = Date().addingTimeInterval(3_600)
-        let formatter = ISO8601DateFormatter()
-        let near = #"{"id":"f2","patientId":"P9","type":"performance-status","occurredAt":"\#(formatter.string(from: soon))","data":{"scale":"ecog","value":0}}"#
-        let today = #"{"id":"f3","patientId":"P9","type":"performance-status","occurredAt":"2026-03-01T10:00:00Z","data":{"scale":"ecog","value":3}}"#
-        #expect(try raw(daemon, "/v1/events", today).status == 200)
-        #expect(try raw(daemon, "/v1/events", near).status == 200)
-        let evaluation = try daemon.getJSON(EvaluationV1.self, "/v1/patients/P9/recommendations")
-        #expect(evaluation.derived["ecog"] == .number(3))
-        #expect(evaluation.future?.map(\.eventId) == ["f2"])
-    }
-}
-
 @Suite("Refusals and batches are bounded", .serialized)
 struct BoundedWritesTests {
     @Test("an id over the contract's limits is refused before any record; refusals beyond the per-uid limit are only counted")
-    func refusalsAreBounded() throws {
+    func refusalsAreBounded() async throws {
         let daemon = try DaemonHarness(roles: """
               admin: { users: ["@self"] }
             """, limits: "refusalsPerMinute: 5")
-        try daemon.start()
+        try await daemon.start()
         defer { daemon.stop() }
         let long = String(repeating: "A", count: 10_000)
         for path in ["/v1/patients/\(long)", "/v1/patients/\(String(repeating: "B", count: 65))/recommendations",
                      "/v1/patients/bad%20id", "/v1/audit/decisions/\(String(repeating: "x", count: 129))"] {
-            let response = try daemon.get(path)
+            let response = try await daemon.get(path)
             #expect(response.status == 400, "\(path.prefix(40)): \(response.status)")
             #expect(response.text.contains("\"code\":\"invalid-request\""))
             #expect(!response.text.contains(String(repeating: "A", count: 100)), "the id is not echoed")
         }
         #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'denied'") == ["0"])
         // 40 refusals of one uid in a minute: 5 records, the rest counted.
-        for _ in 0..<40 { #expect(try daemon.get("/v1/patients/P1").status == 403) }
+        for _ in 0..<40 { #expect(try await daemon.get("/v1/patients/P1").status == 403) }
         #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'denied'") == ["5"])
         let bytes = try daemon.sql("SELECT max(length(input) + length(output)) FROM audit WHERE action = 'denied'")
         #expect(Int(bytes.first ?? "") ?? .max < 1_000, "\(bytes)")
-        let metrics = try daemon.get("/v1/metrics").text
+        let metrics = try await daemon.get("/v1/metrics").text
         #expect(metrics.contains("pathwayd_refusals_total 40"))
         #expect(metrics.contains("pathwayd_refusals_unrecorded_total 35"))
-    }
-
-    @Test("an NDJSON body over the line limit is 413; the answer lists at most 100 rejections; memory stays bounded")
-    func batchLimits() throws {
-        let daemon = try DaemonHarness(limits: "maxBatchLines: 1000")
-        try daemon.start()
-        defer { daemon.stop() }
-        let tooMany = try daemon.client().request(
-            "POST", "/v1/events", body: Array(String(repeating: "1\n", count: 1_001).utf8), contentType: "application/x-ndjson")
-        #expect(tooMany.status == 413)
-        #expect(tooMany.text.contains("\"code\":\"too-many-lines\""))
-        var lines = (0..<300).map { _ in "1" }
-        lines += pleuralPatient("BATCH-1").map { String(decoding: try! encode($0), as: UTF8.self) }
-        let mixed = try daemon.client().request("POST", "/v1/events", body: Array(lines.joined(separator: "\n").utf8), contentType: "application/x-ndjson")
-        #expect(mixed.status == 207)
-        let batch = try JSONDecoder().decode(EventBatchResultV1.self, from: Data(mixed.body))
-        #expect(batch.rejected == 300)
-        #expect(batch.unlistedRejections == 200)
-        #expect(batch.results.filter { $0.status == "rejected" }.count == 100)
-        #expect(batch.accepted == pleuralPatient("BATCH-1").count)
-        #expect(mixed.body.count < 100_000)
     }
 }
 
@@ -173,12 +76,12 @@ final class RawConnection {
 @Suite("No peer can lock others out", .serialized)
 struct ConnectionPolicyTests {
     @Test("one uid holding its connection limit gets 503 for the next; another uid's health check still answers")
-    func perUidLimit() throws {
+    func perUidLimit() async throws {
         let daemon = try DaemonHarness(socketMode: "0666", limits: "maxConnectionsPerUid: 8")
-        try daemon.start()
+        try await daemon.start()
         defer { daemon.stop() }
         let held = try (0..<8).map { _ in try RawConnection(path: daemon.socket) }
-        usleep(200_000)
+        try await Task.sleep(for: .microseconds(200_000))
         let refused = try RawConnection(path: daemon.socket)
         let answer = refused.readAll()
         #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
@@ -192,9 +95,9 @@ struct ConnectionPolicyTests {
     }
 
     @Test("a body trickled byte by byte is cut off at the request deadline; the daemon keeps answering")
-    func slowBody() throws {
+    func slowBody() async throws {
         let daemon = try DaemonHarness(limits: "requestTimeoutSeconds: 2")
-        try daemon.start()
+        try await daemon.start()
         defer { daemon.stop() }
         let slow = try RawConnection(path: daemon.socket)
         slow.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
@@ -202,12 +105,12 @@ struct ConnectionPolicyTests {
         var closed = false
         for _ in 0..<8 {
             guard slow.send("{") else { closed = true; break }
-            usleep(500_000)
+            try await Task.sleep(for: .microseconds(500_000))
         }
         let rest = slow.readAll()
         #expect(closed || rest.isEmpty || !rest.contains("200 OK"))
         #expect(Date().timeIntervalSince(start) < 9)
-        #expect(try daemon.get("/v1/health").status == 200)
+        #expect(try await daemon.get("/v1/health").status == 200)
         #expect(daemon.log.contains("did not arrive in full"), "\(daemon.log.suffix(1500))")
     }
 }
@@ -215,9 +118,9 @@ struct ConnectionPolicyTests {
 @Suite("HTTP edges", .serialized)
 struct HTTPEdgeTests {
     @Test("parser refusals and bad chunk sizes are 400 in the contract's shape; HTTP/1.0 without keep-alive is closed; a deleted socket stops the daemon")
-    func edges() throws {
+    func edges() async throws {
         let daemon = try DaemonHarness()
-        try daemon.start()
+        try await daemon.start()
         func exchange(_ request: String) throws -> String {
             let connection = try RawConnection(path: daemon.socket)
             connection.send(request)

@@ -12,11 +12,11 @@ struct OperationsTests {
     @Test(
         "a peer with no role may read health only; the refusal is answered 403 and audited",
         .enabled(if: getuid() == 0, "needs root to run the client as another uid"))
-    func peerWithoutRole() throws {
+    func peerWithoutRole() async throws {
         let daemon = try DaemonHarness(socketMode: "0666")
-        try daemon.start()
+        try await daemon.start()
         defer { daemon.stop() }
-        try daemon.postNDJSON(pleuralPatient("ROLE-1"))
+        try await daemon.postNDJSON(pleuralPatient("ROLE-1"))
         func asNobody(_ arguments: [String]) throws -> Run {
             try run(
                 "/usr/bin/setpriv",
@@ -37,13 +37,13 @@ struct OperationsTests {
         #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'denied' AND actor_uid = 65534") == ["6"])
         #expect(try daemon.sql("SELECT patient_id FROM audit WHERE action = 'denied' AND input LIKE '%recommendations%'") == ["ROLE-1"])
         // Roles by group: a clinician by group id reads the patient.
-        #expect(try daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
+        #expect(try await daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
     }
 
     @Test(
         "roles come from the configuration by user or group, name or id",
         .enabled(if: getuid() == 0, "needs root to run the client as another uid"))
-    func rolesByGroup() throws {
+    func rolesByGroup() async throws {
         let daemon = try DaemonHarness(
             socketMode: "0666",
             roles: """
@@ -52,23 +52,23 @@ struct OperationsTests {
                   auditor:   { users: [root] }
                   admin:     { users: ["0"] }
                 """)
-        try daemon.start()
+        try await daemon.start()
         defer { daemon.stop() }
-        try daemon.postNDJSON(pleuralPatient("GRP-1"))
+        try await daemon.postNDJSON(pleuralPatient("GRP-1"))
         let asNobody = try run(
             "/usr/bin/setpriv",
             ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "-w", "\n%{http_code}",
              "--unix-socket", daemon.socket, "http://localhost/v1/patients/GRP-1/recommendations"])
         #expect(asNobody.output.hasSuffix("\n200"), "\(asNobody.output)")
         // root is not a clinician here.
-        #expect(try daemon.get("/v1/patients/GRP-1").status == 403)
-        #expect(try daemon.get("/v1/metrics").status == 200)
+        #expect(try await daemon.get("/v1/patients/GRP-1").status == 403)
+        #expect(try await daemon.get("/v1/metrics").status == 200)
     }
 
     @Test("SIGTERM finishes and exits 0; a second daemon on a live socket refuses to start; a stale socket is replaced")
-    func lifecycle() throws {
+    func lifecycle() async throws {
         let daemon = try DaemonHarness()
-        try daemon.start()
+        try await daemon.start()
         let second = Process()
         second.executableURL = binaries.appendingPathComponent("pathwayd")
         second.arguments = ["--config", daemon.configPath]
@@ -79,22 +79,22 @@ struct OperationsTests {
         second.waitUntilExit()
         #expect(second.terminationStatus != 0)
         #expect(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("another pathwayd"))
-        #expect(try daemon.get("/v1/health").status == 200, "the first daemon must keep its socket")
+        #expect(try await daemon.get("/v1/health").status == 200, "the first daemon must keep its socket")
 
         #expect(daemon.stop() == 0)
         #expect(daemon.log.contains("audit checkpoint"))
         #expect(daemon.log.contains("database closed"))
         // After a crash the socket file stays behind; the next start replaces it.
-        try daemon.start()
+        try await daemon.start()
         daemon.crash()
         #expect(FileManager.default.fileExists(atPath: daemon.socket))
-        try daemon.start()
-        #expect(try daemon.get("/v1/health").status == 200)
+        try await daemon.start()
+        #expect(try await daemon.get("/v1/health").status == 200)
         daemon.stop()
     }
 
     @Test("a configuration with an unknown key or a bad value is refused at start, naming it")
-    func badConfiguration() throws {
+    func badConfiguration() async throws {
         let directory = "/tmp/pw-cfg-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -113,7 +113,7 @@ struct OperationsTests {
     }
 
     @Test("Config/development.yaml is the embedded development default")
-    func developmentDefaults() throws {
+    func developmentDefaults() async throws {
         let file = try String(contentsOf: repositoryRoot.appendingPathComponent("Config/development.yaml"), encoding: .utf8)
         let printed = try run(binaries.appendingPathComponent("pathwayd").path, ["--print-config"])
         let fromFile = try run(
@@ -125,11 +125,11 @@ struct OperationsTests {
     }
 
     @Test("sd_notify: READY=1 at start, RELOADING=1 with MONOTONIC_USEC on SIGHUP, STOPPING=1 on SIGTERM")
-    func systemdNotify() throws {
+    func systemdNotify() async throws {
         let daemon = try DaemonHarness()
         let listener = try NotifyListener(path: daemon.directory.appendingPathComponent("notify").path)
         daemon.environment["NOTIFY_SOCKET"] = listener.path
-        try daemon.start()
+        try await daemon.start()
         let ready = listener.receive(until: { $0.contains("READY=1") })
         #expect(ready.contains { $0.contains("READY=1") && $0.contains("STATUS=serving rules sha256:") })
         daemon.signal(SIGHUP)
@@ -145,94 +145,96 @@ struct OperationsTests {
     }
 
     @Test("reload of a broken rules set under load: refused with file and line, no request fails, the running set stays")
-    func reloadUnderLoad() throws {
+    func reloadUnderLoad() async throws {
         let daemon = try DaemonHarness(copyRules: true)
-        try daemon.start()
+        try await daemon.start()
         defer { daemon.stop() }
-        let revision = try daemon.getJSON(HealthV1.self, "/v1/health").rules.revision
-        let failures = Mutex<[String]>([])
-        let acknowledged = Mutex(0)
-        let stop = Atomic(false)
-        let threads = (0..<4).map { worker in
-            Thread {
-                let client = daemon.client()
-                var n = 0
-                while !stop.load(ordering: .relaxed) {
-                    n += 1
-                    for event in pleuralPatient("LOAD-\(worker)-\(n)") {
-                        do {
-                            let response = try client.request("POST", "/v1/events", body: try encode(event), contentType: "application/json")
-                            if response.status == 200 { acknowledged.withLock { $0 += 1 } } else {
-                                failures.withLock { $0.append("\(response.status) \(response.text)") }
+        let revision = try await daemon.getJSON(HealthV1.self, "/v1/health").rules.revision
+        let state = LoadState<Int>(0)
+        let client = daemon.client
+        let load = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        var n = 0
+                        while !state.stop.load(ordering: .relaxed) {
+                            n += 1
+                            for event in pleuralPatient("LOAD-\(worker)-\(n)") {
+                                do {
+                                    let response = try await client.request(
+                                        "POST", "/v1/events", body: try encode(event), contentType: "application/json")
+                                    if response.status == 200 { state.acknowledged.withLock { $0 += 1 } } else {
+                                        state.failures.withLock { $0.append("\(response.status) \(response.text)") }
+                                    }
+                                } catch { state.failures.withLock { $0.append("\(error)") } }
                             }
-                        } catch { failures.withLock { $0.append("\(error)") } }
+                        }
                     }
                 }
             }
         }
-        threads.forEach { $0.start() }
-        usleep(300_000)
+        try await Task.sleep(for: .microseconds(300_000))
         let broken = daemon.rulesDirectory.appendingPathComponent("broken.yaml")
         try "pack: broken\nversion: 1\nsettings: [\n".write(to: broken, atomically: true, encoding: .utf8)
-        let refused = try daemon.client().request("POST", "/v1/rules/reload", body: [])
+        let refused = try await daemon.request("POST", "/v1/rules/reload", body: [])
         #expect(refused.status == 422)
         let error = try JSONDecoder().decode(ErrorResponseV1.self, from: Data(refused.body))
         #expect(error.error.code == "rules-invalid")
         #expect(error.error.details?.contains { $0.contains("broken.yaml:") } == true, "\(error)")
         daemon.signal(SIGHUP)  // the same broken set through the signal
-        usleep(300_000)
+        try await Task.sleep(for: .microseconds(300_000))
         try FileManager.default.removeItem(at: broken)
         // A valid change (a comment appended to a pack): the set reloads and the revision changes.
         let pack = daemon.rulesDirectory.appendingPathComponent("staging.yaml")
         try (try String(contentsOf: pack, encoding: .utf8) + "\n# reviewed\n").write(to: pack, atomically: true, encoding: .utf8)
-        let accepted = try daemon.client().request("POST", "/v1/rules/reload", body: [])
-        usleep(300_000)
-        stop.store(true, ordering: .relaxed)
-        while threads.contains(where: { !$0.isFinished }) { usleep(10_000) }
-        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(3) })")
-        #expect(acknowledged.withLock { $0 } > 20)
+        let accepted = try await daemon.request("POST", "/v1/rules/reload", body: [])
+        try await Task.sleep(for: .microseconds(300_000))
+        state.stop.store(true, ordering: .relaxed)
+        await load.value
+        #expect(state.failures.withLock { $0 }.isEmpty, "\(state.failures.withLock { $0.prefix(3) })")
+        #expect(state.acknowledged.withLock { $0 } > 20)
         #expect(accepted.status == 200, "\(accepted.text)")
         let result = try JSONDecoder().decode(ReloadResultV1.self, from: Data(accepted.body))
         #expect(result.from == revision)
         #expect(result.to != revision)
-        #expect(try daemon.getJSON(HealthV1.self, "/v1/health").rules.revision == result.to)
+        #expect(try await daemon.getJSON(HealthV1.self, "/v1/health").rules.revision == result.to)
         let reloads = try daemon.sql("SELECT output FROM audit WHERE action = 'rules-reload' ORDER BY seq")
         #expect(reloads.filter { $0.contains("\"refused\"") }.count == 2, "\(reloads)")
-        #expect(try daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
+        #expect(try await daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
     }
 
     @Test("a user, group or socket group the system does not have is refused at start, by name")
-    func unknownNamesRefused() throws {
+    func unknownNamesRefused() async throws {
         let daemon = try DaemonHarness(roles: """
               clinician: { users: [no-such-clinician] }
               auditor:   { groups: [no-such-group] }
               admin:     { users: ["@self"] }
             """)
-        #expect(throws: HarnessError.self) { try daemon.start() }
+        await #expect(throws: HarnessError.self) { try await daemon.start() }
         #expect(daemon.log.contains("roles.clinician.users: no-such-clinician"), "\(daemon.log)")
         #expect(daemon.log.contains("roles.auditor.groups: no-such-group"))
         #expect(daemon.log.contains("not starting"))
     }
 
     @Test("a role account outside the socket's group is named in a warning at start")
-    func roleAccountsWithoutSocketAccess() throws {
+    func roleAccountsWithoutSocketAccess() async throws {
         let daemon = try DaemonHarness(roles: """
               clinician: { users: [nobody] }
               admin:     { users: ["@self"] }
             """, socketGroup: "root")
-        try daemon.start()
+        try await daemon.start()
         #expect(daemon.stop() == 0)
         #expect(daemon.log.contains("cannot connect: nobody (clinician)"), "\(daemon.log.prefix(600))")
     }
 
     @Test("under the journal, log lines carry syslog priorities; --version answers and /v1/health carries it")
-    func journalAndVersion() throws {
+    func journalAndVersion() async throws {
         let version = try run(binaries.appendingPathComponent("pathwayd").path, ["--version"])
         #expect(version.output.trimmingCharacters(in: .whitespacesAndNewlines) == PathwayVersion.current)
         let daemon = try DaemonHarness()
         daemon.environment["JOURNAL_STREAM"] = "8:12345"
-        try daemon.start()
-        #expect(try daemon.getJSON(HealthV1.self, "/v1/health").version == PathwayVersion.current)
+        try await daemon.start()
+        #expect(try await daemon.getJSON(HealthV1.self, "/v1/health").version == PathwayVersion.current)
         #expect(daemon.stop() == 0)
         let lines = daemon.log.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("<5>pathwayd: audit checkpoint") }, "\(lines.prefix(5))")
@@ -240,10 +242,10 @@ struct OperationsTests {
     }
 
     @Test("a rules edit that breaks a safety invariant is refused at reload with its counterexample, and at start")
-    func unsafeRulesAreRefused() throws {
+    func unsafeRulesAreRefused() async throws {
         let daemon = try DaemonHarness(copyRules: true, safetyPatients: 1_000)
-        try daemon.start()
-        let revision = try daemon.getJSON(HealthV1.self, "/v1/health").rules.revision
+        try await daemon.start()
+        let revision = try await daemon.getJSON(HealthV1.self, "/v1/health").rules.revision
         // The author deletes the declined-chemotherapy gate: every chemotherapy option would then be
         // offered to a patient who declined chemotherapy.
         let safety = daemon.rulesDirectory.appendingPathComponent("safety.yaml")
@@ -252,7 +254,7 @@ struct OperationsTests {
         let start = try #require(lines.firstIndex { $0.contains("- id: declined-chemotherapy") })
         lines.removeSubrange(start..<(start + 5))
         try lines.joined(separator: "\n").write(to: safety, atomically: true, encoding: .utf8)
-        let refused = try daemon.client().request("POST", "/v1/rules/reload", body: [])
+        let refused = try await daemon.request("POST", "/v1/rules/reload", body: [])
         #expect(refused.status == 422, "\(refused.text)")
         let error = try JSONDecoder().decode(ErrorResponseV1.self, from: Data(refused.body))
         #expect(error.error.code == "rules-invalid")
@@ -261,53 +263,59 @@ struct OperationsTests {
         #expect(problem.contains("no-chemotherapy-when-declined-or-unfit") || problem.contains("declined"))
         #expect(problem.contains("\"declines\":\"chemotherapy\""), "the counterexample holds the refusal: \(problem)")
         #expect(error.error.details?.contains { $0.hasPrefix("safety: 1000 patients") } == true)
-        #expect(try daemon.getJSON(HealthV1.self, "/v1/health").rules.revision == revision)
+        #expect(try await daemon.getJSON(HealthV1.self, "/v1/health").rules.revision == revision)
         #expect(daemon.stop() == 0)
         // The same set is refused at start: the daemon does not come up on unsafe rules.
-        #expect(throws: HarnessError.self) { try daemon.start() }
+        await #expect(throws: HarnessError.self) { try await daemon.start() }
         #expect(daemon.log.contains("safety-invariant"))
         try original.write(to: safety, atomically: true, encoding: .utf8)
     }
 
     @Test("kill -9 during a 16-client load: after restart every acknowledged event and its decision are there")
-    func crashLosesNothingAcknowledged() throws {
+    func crashLosesNothingAcknowledged() async throws {
         let daemon = try DaemonHarness()
         for cycle in 1...3 {
-            try daemon.start()
-            let acknowledged = Mutex<[(String, String)]>([])
-            let stop = Atomic(false)
-            let threads = (0..<16).map { worker in
-                Thread {
-                    let client = daemon.client()
-                    var n = 0
-                    while !stop.load(ordering: .relaxed) {
-                        n += 1
-                        let event = pleuralPatient("K\(cycle)-\(worker)-\(n)")[n % 5]
-                        guard let response = try? client.request("POST", "/v1/events", body: try encode(event), contentType: "application/json")
-                        else { continue }
-                        if response.status == 200, let result = try? JSONDecoder().decode(EventResultV1.self, from: Data(response.body)) {
-                            acknowledged.withLock { $0.append((result.eventId, result.decisionId)) }
+            try await daemon.start()
+            let state = LoadState<[(String, String)]>([])
+            let client = daemon.client
+            let load = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for worker in 0..<16 {
+                        group.addTask {
+                            var n = 0
+                            while !state.stop.load(ordering: .relaxed) {
+                                n += 1
+                                let event = pleuralPatient("K\(cycle)-\(worker)-\(n)")[n % 5]
+                                guard let body = try? encode(event),
+                                    let response = try? await client.request(
+                                        "POST", "/v1/events", body: body, contentType: "application/json")
+                                else { continue }
+                                if response.status == 200,
+                                    let result = try? JSONDecoder().decode(EventResultV1.self, from: Data(response.body))
+                                {
+                                    state.acknowledged.withLock { $0.append((result.eventId, result.decisionId)) }
+                                }
+                            }
                         }
                     }
                 }
             }
-            threads.forEach { $0.start() }
             // Until enough is acknowledged to make the check meaningful (a loaded machine is slow),
             // then a little longer, so the kill lands mid-flight.
             let deadline = Date().addingTimeInterval(30)
-            while acknowledged.withLock({ $0.count }) < 30, Date() < deadline { usleep(20_000) }
-            usleep(UInt32(cycle * 150_000))
+            while state.acknowledged.withLock({ $0.count }) < 30, Date() < deadline { try await Task.sleep(for: .microseconds(20_000)) }
+            try await Task.sleep(for: .milliseconds(cycle * 150))
             daemon.crash()
-            stop.store(true, ordering: .relaxed)
-            while threads.contains(where: { !$0.isFinished }) { usleep(10_000) }
-            try daemon.start()
-            let acked = acknowledged.withLock { $0 }
+            state.stop.store(true, ordering: .relaxed)
+            await load.value
+            try await daemon.start()
+            let acked = state.acknowledged.withLock { $0 }
             #expect(acked.count > 20, "cycle \(cycle): only \(acked.count) acknowledged")
             let stored = Set(try daemon.sql("SELECT id || ' ' || decision_id FROM events"))
             let decisions = Set(try daemon.sql("SELECT decision_id FROM audit WHERE action = 'event'"))
             let lost = acked.filter { !stored.contains("\($0.0) \($0.1)") || !decisions.contains($0.1) }
             #expect(lost.isEmpty, "cycle \(cycle): \(lost.count) of \(acked.count) acknowledged events lost")
-            #expect(try daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
+            #expect(try await daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
             daemon.stop()
         }
     }
@@ -350,4 +358,13 @@ final class NotifyListener: @unchecked Sendable {
         }
         return messages
     }
+}
+
+/// What load workers share with the test that runs them.
+final class LoadState<Acknowledged: Sendable>: Sendable {
+    let failures = Mutex<[String]>([])
+    let acknowledged: Mutex<Acknowledged>
+    let stop = Atomic(false)
+
+    init(_ initial: Acknowledged) { acknowledged = Mutex(initial) }
 }
