@@ -125,6 +125,7 @@ let package = Package(
             name: "PathwayServerTests",
             dependencies: [
                 "PathwayServer", "PathwayAPI", "PathwayStore", "PathwayTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -13,7 +13,8 @@ let router = Router()
 router.post("/v1/events") { request, _ -> Response in
     _ = try await request.body.collect(upTo: 1 << 20)
     var buffer = ByteBuffer()
-    buffer.writeString(#"{"changes":[],"decisionId":"00000000-0000-0000-0000-000000000000","eventId":"x","status":"accepted"}"#)
+    buffer.writeString(
+        #"{"changes":[],"decisionId":"00000000-0000-0000-0000-000000000000","eventId":"x","status":"accepted"}"#)
     return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
 }
 let app = Application(

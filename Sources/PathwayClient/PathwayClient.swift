@@ -96,7 +96,11 @@ public final class PathwayClient: Sendable {
         try await send("GET", path, body: nil, contentType: nil, headers: []) { response in
             var error: [UInt8] = []
             for try await piece in response.body {
-                if response.status == .ok { try sink(Array(piece.readableBytesView)) } else { error += piece.readableBytesView }
+                if response.status == .ok {
+                    try sink(Array(piece.readableBytesView))
+                } else {
+                    error += piece.readableBytesView
+                }
             }
             return error
         }
@@ -200,7 +204,8 @@ public final class PathwayClient: Sendable {
     public func adherence(since: String? = nil, until: String? = nil) async throws(PathwayClientError)
         -> AdherenceReportV1
     {
-        try await call(AdherenceReportV1.self, "GET", "/v1/reports/adherence" + Self.query(["since": since, "until": until]))
+        try await call(
+            AdherenceReportV1.self, "GET", "/v1/reports/adherence" + Self.query(["since": since, "until": until]))
     }
 
     /// Percent-encodes a path segment or query value.

@@ -23,7 +23,8 @@ enum AuditExport {
             String(record.actorUid), record.actorUser, record.actorRoles, record.action, record.patientId ?? "",
             record.revision ?? "", record.prevHash, record.hash, record.input, record.output,
         ]
-        return fields.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",") + "\r\n"
+        return fields.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",")
+            + "\r\n"
     }
 
     /// An HL7 FHIR R4 AuditEvent: the peer and its roles as agent; patient, decision and rules
@@ -42,13 +43,21 @@ enum AuditExport {
         if let patientId = record.patientId {
             entities.append([
                 "what": ["identifier": ["system": "urn:pathwayd:patient-id", "value": .string(patientId)]],
-                "type": ["system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"],
-                "role": ["system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"],
+                "type": [
+                    "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1",
+                    "display": "Person",
+                ],
+                "role": [
+                    "system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient",
+                ],
             ])
         }
         entities.append([
             "what": ["identifier": ["system": "urn:pathwayd:decision-id", "value": .string(record.decisionId)]],
-            "type": ["system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"],
+            "type": [
+                "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2",
+                "display": "System Object",
+            ],
             "detail": [
                 ["type": "seq", "valueString": .string(String(record.seq))],
                 ["type": "hash", "valueString": .string(record.hash)],
@@ -58,8 +67,14 @@ enum AuditExport {
         if let revision = record.revision {
             entities.append([
                 "what": ["identifier": ["system": "urn:pathwayd:rules-revision", "value": .string(revision)]],
-                "type": ["system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"],
-                "role": ["system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "13", "display": "Security Resource"],
+                "type": [
+                    "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2",
+                    "display": "System Object",
+                ],
+                "role": [
+                    "system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "13",
+                    "display": "Security Resource",
+                ],
             ])
         }
         let roles = record.actorRoles.split(separator: ",").map { role -> JSONValue in
@@ -68,7 +83,10 @@ enum AuditExport {
         return [
             "resourceType": "AuditEvent",
             "id": .string(record.decisionId),
-            "type": ["system": "http://dicom.nema.org/resources/ontology/DCM", "code": .string(typeCode), "display": .string(typeDisplay)],
+            "type": [
+                "system": "http://dicom.nema.org/resources/ontology/DCM", "code": .string(typeCode),
+                "display": .string(typeDisplay),
+            ],
             "subtype": [["system": "urn:pathwayd:audit-action", "code": .string(record.action)]],
             "action": .string(fhirAction),
             "recorded": .string(Instant(millisecondsSinceEpoch: record.at).description),
@@ -84,7 +102,15 @@ enum AuditExport {
                     "network": ["address": .string("unix-socket peer uid=\(record.actorUid)"), "type": "5"],
                 ]
             ],
-            "source": ["observer": ["display": "pathwayd"], "type": [["system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4", "display": "Application Server"]]],
+            "source": [
+                "observer": ["display": "pathwayd"],
+                "type": [
+                    [
+                        "system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4",
+                        "display": "Application Server",
+                    ]
+                ],
+            ],
             "entity": .array(entities),
         ]
     }

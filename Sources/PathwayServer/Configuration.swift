@@ -133,15 +133,19 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         if socket.path.utf8.count > 107 {
             throw ConfigurationError("\(file): socket.path: longer than the 107 bytes a Unix socket path may have")
         }
-        for (name, value) in [("maxBodyBytes", maxBodyBytes), ("maxConnections", maxConnections), ("idleTimeoutSeconds", idleTimeoutSeconds), ("maxFutureSeconds", maxFutureSeconds),
+        for (name, value) in [
+            ("maxBodyBytes", maxBodyBytes), ("maxConnections", maxConnections),
+            ("idleTimeoutSeconds", idleTimeoutSeconds), ("maxFutureSeconds", maxFutureSeconds),
             ("refusalsPerMinute", refusalsPerMinute), ("maxBatchLines", maxBatchLines),
-            ("maxConnectionsPerUid", maxConnectionsPerUid), ("requestTimeoutSeconds", requestTimeoutSeconds)]
+            ("maxConnectionsPerUid", maxConnectionsPerUid), ("requestTimeoutSeconds", requestTimeoutSeconds),
+        ]
         where value <= 0 {
             throw ConfigurationError("\(file): limits.\(name): must be positive")
         }
         if maxConnectionsPerUid >= maxConnections {
             throw ConfigurationError(
-                "\(file): limits.maxConnectionsPerUid: must be below limits.maxConnections (\(maxConnections)), so that other peers keep room")
+                "\(file): limits.maxConnectionsPerUid: must be below limits.maxConnections (\(maxConnections)), so that other peers keep room"
+            )
         }
         if safetyPatients < 1 || safetyPatients > 1_000_000 {
             throw ConfigurationError("\(file): rules.safetyPatients: must be 1–1000000 (production: at least 10000)")
@@ -172,7 +176,8 @@ private let allowedKeys: [String: Set<String>] = [
     "roles": ["*"],
     "roles.*": ["users", "groups"],
     "limits": [
-        "maxBodyBytes", "maxConnections", "idleTimeoutSeconds", "maxFutureSeconds", "refusalsPerMinute", "maxBatchLines",
+        "maxBodyBytes", "maxConnections", "idleTimeoutSeconds", "maxFutureSeconds", "refusalsPerMinute",
+        "maxBatchLines",
         "maxConnectionsPerUid", "requestTimeoutSeconds",
     ],
     "audit": ["checkpointIntervalSeconds"],
@@ -202,7 +207,8 @@ private enum KeyCheck: Decodable {
             } else if keys.contains(key) {
                 try check(value, against: allowed, path: child)
             } else {
-                throw ConfigurationError("\(child): unknown setting (known here: \(keys.sorted().joined(separator: ", ")))")
+                throw ConfigurationError(
+                    "\(child): unknown setting (known here: \(keys.sorted().joined(separator: ", ")))")
             }
         }
     }

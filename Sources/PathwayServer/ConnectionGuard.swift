@@ -87,12 +87,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func admit(_ peer: PeerCredentials, context: ChannelHandlerContext) {
         let uid = peer.uid
         guard registry.admit(peer, channel: ObjectIdentifier(context.channel)) else {
-            logger.warning("connection refused: uid \(uid) holds \(registry.perUidLimit) connections (limits.maxConnectionsPerUid)")
-            let body = #"{"error":{"code":"too-many-connections","message":"this user already holds \#(registry.perUidLimit) connections"}}"#
-            let head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
-            context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer(string: head + body)))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            logger.warning(
+                "connection refused: uid \(uid) holds \(registry.perUidLimit) connections (limits.maxConnectionsPerUid)"
+            )
+            let body =
+                #"{"error":{"code":"too-many-connections","message":"this user already holds \#(registry.perUidLimit) connections"}}"#
+            let head =
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer(string: head + body)))).assumeIsolated()
+                .whenComplete { _ in
+                    context.close(promise: nil)
+                }
             return
         }
         admitted = ObjectIdentifier(context.channel)
@@ -199,7 +204,8 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         do {
             try channel.pipeline.syncOperations.addHandler(
-                ConnectionGuard(registry: registry, requestTimeout: requestTimeout, logger: self.logger), position: .first)
+                ConnectionGuard(registry: registry, requestTimeout: requestTimeout, logger: self.logger),
+                position: .first)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

@@ -40,7 +40,8 @@ public enum Daemon {
         let app = buildApplication(service: service) { _ in
             umask(previousMask)
             chmod(socketPath, mode)
-            if let group, let gid = UInt32(group) ?? RoleMap.lookupGroup(group), chown(socketPath, uid_t.max, gid) != 0 {
+            if let group, let gid = UInt32(group) ?? RoleMap.lookupGroup(group), chown(socketPath, uid_t.max, gid) != 0
+            {
                 logger.error("cannot give the socket to group \(group): \(String(cString: strerror(errno)))")
             }
             logger.notice(
@@ -94,7 +95,8 @@ public enum Daemon {
             if !lacking.isEmpty {
                 let names = lacking.joined(separator: ", ")
                 logger.warning(
-                    "these role accounts are not in the socket's group \(group) and cannot connect: \(names) (usermod -aG \(group) NAME)")
+                    "these role accounts are not in the socket's group \(group) and cannot connect: \(names) (usermod -aG \(group) NAME)"
+                )
             }
         }
     }
@@ -119,7 +121,8 @@ public enum Daemon {
     static func makeParentDirectory(of path: String) throws {
         let parent = (path as NSString).deletingLastPathComponent
         guard !parent.isEmpty else { return }
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        try FileManager.default.createDirectory(
+            atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
     }
 }
 
@@ -137,7 +140,9 @@ final class SocketLock: Sendable {
     static func acquire(for socketPath: String) throws -> SocketLock {
         let lockPath = socketPath + ".lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw DaemonError("cannot open lock file \(lockPath): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw DaemonError("cannot open lock file \(lockPath): \(String(cString: strerror(errno)))")
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             throw DaemonError("another pathwayd is running on \(socketPath) (it holds \(lockPath)); not starting")
@@ -243,7 +248,9 @@ final class SocketWatchService: Service, Sendable {
             if let expected = bound.withLock({ $0 }),
                 stat(path, &info) != 0 || info.st_mode & S_IFMT != S_IFSOCK || info.st_ino != expected
             {
-                logger.critical("the socket \(path) was removed or replaced; stopping so that the service manager restarts pathwayd")
+                logger.critical(
+                    "the socket \(path) was removed or replaced; stopping so that the service manager restarts pathwayd"
+                )
                 throw DaemonError("socket \(path) removed or replaced")
             }
             do {

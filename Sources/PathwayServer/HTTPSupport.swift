@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 import PathwayAPI
 import PathwayCore
 import PathwayStore

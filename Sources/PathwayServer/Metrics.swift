@@ -29,7 +29,9 @@ final class DaemonMetrics: Sendable {
         reloads.withLock { $0[outcome, default: 0] += 1 }
     }
 
-    func render(extra: [(name: String, help: String, type: String, samples: [(labels: String, value: Double)])]) -> String {
+    func render(extra: [(name: String, help: String, type: String, samples: [(labels: String, value: Double)])])
+        -> String
+    {
         var lines: [String] = []
         func family(_ name: String, _ help: String, _ type: String, _ samples: [(String, Double)]) {
             lines.append("# HELP \(name) \(help)")

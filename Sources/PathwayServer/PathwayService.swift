@@ -50,7 +50,9 @@ public final class PathwayService: Sendable {
     func reload(by actor: Caller, reason: String) async throws -> Result<ReloadResultV1, RulesRefused> {
         await reloads.acquire()
         defer { Task { await reloads.release() } }
-        notifier.notify(["RELOADING=1", "MONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())", "STATUS=reloading rules"])
+        notifier.notify([
+            "RELOADING=1", "MONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())", "STATUS=reloading rules",
+        ])
         let previous = rules.snapshot
         let directory = rules.directory
         let at = now()
@@ -62,7 +64,9 @@ public final class PathwayService: Sendable {
                 try RulesHolder.load(directory: directory, at: at, safetyPatients: patients)
             }
         }.value
-        let input = try CanonicalJSON.encode(["directory": directory, "reason": reason, "runningRevision": previous.rules.revision])
+        let input = try CanonicalJSON.encode([
+            "directory": directory, "reason": reason, "runningRevision": previous.rules.revision,
+        ])
         switch loaded {
         case .success(let candidate):
             let archived = try ArchivedRules(rules: candidate.rules, sources: candidate.sources)
@@ -84,7 +88,8 @@ public final class PathwayService: Sendable {
             _ = rules.swap(to: candidate)
             metrics.reload(result.status)
             logger.notice(
-                "rules \(result.status)", metadata: ["from": "\(previous.rules.revision)", "to": "\(candidate.rules.revision)"])
+                "rules \(result.status)",
+                metadata: ["from": "\(previous.rules.revision)", "to": "\(candidate.rules.revision)"])
             notifier.notify(["READY=1", "STATUS=serving rules \(candidate.rules.revision)"])
             return .success(result)
         case .failure(let refused):

@@ -152,7 +152,8 @@ final class RoleMap: Sendable {
         var entry = group()
         var result: UnsafeMutablePointer<group>?
         var buffer = [CChar](repeating: 0, count: 16384)
-        let found = UInt32(name).map { getgrgid_r($0, &entry, &buffer, buffer.count, &result) }
+        let found =
+            UInt32(name).map { getgrgid_r($0, &entry, &buffer, buffer.count, &result) }
             ?? getgrnam_r(name, &entry, &buffer, buffer.count, &result)
         guard found == 0, result != nil, var member = entry.gr_mem else { return [] }
         var members: [String] = []

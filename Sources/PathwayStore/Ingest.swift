@@ -94,7 +94,10 @@ extension WriteTransaction {
             guard stored.body == item.canonical else {
                 return .failure(.eventIdConflict(eventId: event.id))
             }
-            return .success(EventResultV1(eventId: event.id, status: EventStatus.duplicate.rawValue, decisionId: stored.decisionId, changes: []))
+            return .success(
+                EventResultV1(
+                    eventId: event.id, status: EventStatus.duplicate.rawValue, decisionId: stored.decisionId,
+                    changes: []))
         }
         if case .retraction(let target) = event.effect {
             guard let stored = try storedEvent(target), stored.patientId == event.patientId else {

@@ -99,7 +99,10 @@ enum Schema {
         migrator.registerMigration("v2-checkpoints") { db in
             // Every chain head the daemon verified and logged, so that the next start verifies
             // from there: a rewritten trail cannot be laundered by a fresh checkpoint.
-            try db.execute(sql: "CREATE TABLE audit_checkpoints (seq INTEGER NOT NULL, hash TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL)")
+            try db.execute(
+                sql:
+                    "CREATE TABLE audit_checkpoints (seq INTEGER NOT NULL, hash TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL)"
+            )
             try db.execute(sql: appendOnlyTriggerSQL["audit_checkpoints_refuse_update"]!)
             try db.execute(sql: appendOnlyTriggerSQL["audit_checkpoints_refuse_delete"]!)
         }

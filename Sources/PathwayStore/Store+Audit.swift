@@ -58,7 +58,9 @@ extension Store {
             if let value = query.until { add("at < ?", value) }
             if let value = query.optionId { add("seq IN (SELECT seq FROM audit_subjects WHERE subject = ?)", value) }
             if let value = query.trialId {
-                add("seq IN (SELECT seq FROM audit_subjects WHERE subject = ?)", value.hasPrefix("trial:") ? value : "trial:" + value)
+                add(
+                    "seq IN (SELECT seq FROM audit_subjects WHERE subject = ?)",
+                    value.hasPrefix("trial:") ? value : "trial:" + value)
             }
             if let value = query.before { add("seq < ?", value) }
             let limit = max(1, min(query.limit, 1000))
@@ -68,7 +70,8 @@ extension Store {
                 FROM audit \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
                 ORDER BY seq DESC LIMIT \(limit + 1)
                 """
-            var records = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(AuditRecord.init(row:))
+            var records = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(
+                AuditRecord.init(row:))
             var next: String?
             if records.count > limit {
                 records.removeLast()
@@ -89,14 +92,16 @@ extension Store {
     /// Walks the chain in order and reports the first record whose order, link or content is
     /// wrong. With `checkpoint`, also checks that the record it names is still there, unchanged.
     /// With `from` (a verified head), starts after that record, once its hash is checked.
-    public func verify(against checkpoint: ChainHead? = nil, from: ChainHead? = nil) async throws -> AuditVerificationV1 {
+    public func verify(against checkpoint: ChainHead? = nil, from: ChainHead? = nil) async throws -> AuditVerificationV1
+    {
         let clock = ContinuousClock()
         let start = clock.now
         let (count, head, failure) = try await read { db -> (Int64, ChainHead?, AuditVerificationV1.Failure?) in
             var previous = ChainHead(seq: 0, hash: AuditRecord.genesisHash)
             var checkpointSeen = false
             if let from, from.seq > 0 {
-                let stored = try Row.fetchOne(db, sql: "SELECT decision_id, hash FROM audit WHERE seq = ?", arguments: [from.seq])
+                let stored = try Row.fetchOne(
+                    db, sql: "SELECT decision_id, hash FROM audit WHERE seq = ?", arguments: [from.seq])
                 guard let stored, stored[1] as String == from.hash else {
                     return (
                         0, nil,
@@ -104,7 +109,9 @@ extension Store {
                             seq: from.seq, decisionId: stored?[0], problem: "checkpoint",
                             message: stored == nil
                                 ? "the last checkpoint names record \(from.seq), which is gone"
-                                : "record \(from.seq) no longer has the hash of the last checkpoint (\(from.hash)): the trail was rewritten"))
+                                : "record \(from.seq) no longer has the hash of the last checkpoint (\(from.hash)): the trail was rewritten"
+                        )
+                    )
                 }
                 previous = from
                 checkpointSeen = true
@@ -127,7 +134,8 @@ extension Store {
                         count, previous,
                         .init(
                             seq: seq, decisionId: decisionId, problem: "order",
-                            message: "record \(seq) follows record \(previous.seq): records are missing or out of order")
+                            message: "record \(seq) follows record \(previous.seq): records are missing or out of order"
+                        )
                     )
                 }
                 if prevHash != previous.hash {
@@ -135,7 +143,8 @@ extension Store {
                         count, previous,
                         .init(
                             seq: seq, decisionId: decisionId, problem: "link",
-                            message: "record \(seq) does not link to the hash of record \(previous.seq)"))
+                            message: "record \(seq) does not link to the hash of record \(previous.seq)")
+                    )
                 }
                 let computed = AuditRecord.hash(
                     AuditRecord.canonicalBytes(
@@ -147,7 +156,8 @@ extension Store {
                         count, previous,
                         .init(
                             seq: seq, decisionId: decisionId, problem: "content",
-                            message: "record \(seq) does not match its hash: its content was changed"))
+                            message: "record \(seq) does not match its hash: its content was changed")
+                    )
                 }
                 if let checkpoint, checkpoint.seq == seq {
                     checkpointSeen = true
@@ -156,7 +166,8 @@ extension Store {
                             count, previous,
                             .init(
                                 seq: seq, decisionId: decisionId, problem: "checkpoint",
-                                message: "record \(seq) has hash \(hash), the checkpoint says \(checkpoint.hash)"))
+                                message: "record \(seq) has hash \(hash), the checkpoint says \(checkpoint.hash)")
+                        )
                     }
                 }
                 previous = ChainHead(seq: seq, hash: hash)
@@ -168,7 +179,8 @@ extension Store {
                         seq: checkpoint.seq, decisionId: nil, problem: "truncated",
                         message:
                             "the checkpoint names record \(checkpoint.seq) but the chain ends at \(previous.seq): records were removed from the end"
-                    ))
+                    )
+                )
             }
             return (count, previous.seq == 0 ? nil : previous, nil)
         }

@@ -14,9 +14,12 @@ public struct IntegrityReport: Sendable {
     public var problems: String {
         var parts: [String] = []
         if let broken = verification.firstBroken {
-            parts.append("audit record \(broken.seq) (\(broken.decisionId ?? "-")): \(broken.problem): \(broken.message)")
+            parts.append(
+                "audit record \(broken.seq) (\(broken.decisionId ?? "-")): \(broken.problem): \(broken.message)")
         }
-        if !missingTriggers.isEmpty { parts.append("append-only triggers missing: \(missingTriggers.joined(separator: ", "))") }
+        if !missingTriggers.isEmpty {
+            parts.append("append-only triggers missing: \(missingTriggers.joined(separator: ", "))")
+        }
         return parts.joined(separator: "; ")
     }
 }

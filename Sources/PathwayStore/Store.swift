@@ -32,7 +32,8 @@ public final class Store: Sendable {
             return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
         }
         guard level == (synchronous == .full ? 2 : 1) else {
-            throw StorageUnavailable(description: "PRAGMA synchronous is \(level) on the writer, expected \(synchronous)")
+            throw StorageUnavailable(
+                description: "PRAGMA synchronous is \(level) on the writer, expected \(synchronous)")
         }
         writer = GroupCommitWriter(pool: pool, state: WriterState(head: try pool.read(Self.head(in:))))
     }
@@ -65,7 +66,8 @@ public final class Store: Sendable {
     // MARK: Reads
 
     /// The patient's stored events in arrival order, or nil for a patient never seen.
-    public func patientEvents(_ id: String) async throws -> (events: [Event], bodies: [String], lastDecisionId: String)? {
+    public func patientEvents(_ id: String) async throws -> (events: [Event], bodies: [String], lastDecisionId: String)?
+    {
         try await read { db in
             guard
                 let last = try String.fetchOne(

@@ -117,7 +117,8 @@ public final class WriteTransaction {
         let events = try bodies.map(StoredEvents.decode)
         let summaryText = try String.fetchOne(
             db.cachedStatement(sql: "SELECT last_summary FROM patients WHERE id = ?"), arguments: [id])
-        let summary = try summaryText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+        let summary =
+            try summaryText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
         return .init(events: events, bodies: bodies, summary: summary, exists: summaryText != nil)
     }
 }

@@ -11,7 +11,8 @@ struct Audit: ParsableCommand {
         subcommands: [List.self, Show.self, Verify.self, Replay.self, Export.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Audit records, newest first, with filters and paging.")
+        static let configuration = CommandConfiguration(
+            abstract: "Audit records, newest first, with filters and paging.")
         @OptionGroup var connection: Connection
         @Option(help: "Patient id.") var patient: String?
         @Option(help: "User name or uid.") var actor: String?
@@ -27,7 +28,8 @@ struct Audit: ParsableCommand {
         func run() async throws {
             var query = ["limit=\(limit)"]
             for (key, value) in [
-                ("patientId", patient), ("actor", actor), ("action", action), ("revision", revision), ("option", option),
+                ("patientId", patient), ("actor", actor), ("action", action), ("revision", revision),
+                ("option", option),
                 ("trial", trial), ("since", since), ("until", until), ("after", after),
             ] {
                 if let value { query.append("\(key)=\(percentEncoded(value))") }
@@ -57,13 +59,20 @@ struct Audit: ParsableCommand {
             if connection.printJSON(response) { return }
             let record = try connection.decode(AuditRecordV1.self, response)
             print("decision  \(record.decisionId)\nsequence  \(record.seq)\nat        \(record.at)")
-            print("actor     \(record.actor.user) (uid \(record.actor.uid)) roles \(record.actor.roles.joined(separator: ","))")
-            print("action    \(record.action)\npatient   \(record.patientId ?? "-")\nrevision  \(record.revision ?? "-")")
+            print(
+                "actor     \(record.actor.user) (uid \(record.actor.uid)) roles \(record.actor.roles.joined(separator: ","))"
+            )
+            print(
+                "action    \(record.action)\npatient   \(record.patientId ?? "-")\nrevision  \(record.revision ?? "-")")
             print("prevHash  \(record.prevHash)\nhash      \(record.hash)")
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            if let input = record.input { print("input\n" + String(decoding: try encoder.encode(input), as: UTF8.self)) }
-            if let output = record.output { print("output\n" + String(decoding: try encoder.encode(output), as: UTF8.self)) }
+            if let input = record.input {
+                print("input\n" + String(decoding: try encoder.encode(input), as: UTF8.self))
+            }
+            if let output = record.output {
+                print("output\n" + String(decoding: try encoder.encode(output), as: UTF8.self))
+            }
         }
     }
 
@@ -98,12 +107,15 @@ struct Audit: ParsableCommand {
         @Argument(help: "The decision id.") var decisionId: String
 
         func run() async throws {
-            let response = try await connection.call("POST", "/v1/audit/decisions/\(percentEncoded(decisionId))/replay", body: [])
+            let response = try await connection.call(
+                "POST", "/v1/audit/decisions/\(percentEncoded(decisionId))/replay", body: [])
             let result = try connection.decode(ReplayResultV1.self, response)
             if !connection.printJSON(response) {
                 print("\(result.decisionId) under \(result.revision): \(result.status)")
                 for difference in result.differences {
-                    print("  \(difference.path): recorded \(text(difference.recorded)), replayed \(text(difference.replayed))")
+                    print(
+                        "  \(difference.path): recorded \(text(difference.recorded)), replayed \(text(difference.replayed))"
+                    )
                 }
             }
             if result.status != "identical" { throw ExitCode(1) }
@@ -111,7 +123,8 @@ struct Audit: ParsableCommand {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stream the audit trail as JSON Lines, CSV or FHIR AuditEvent NDJSON.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stream the audit trail as JSON Lines, CSV or FHIR AuditEvent NDJSON.")
         @OptionGroup var connection: Connection
         @Option(help: "jsonl, csv or fhir-auditevent.") var format: String = "jsonl"
         @Option(help: "From (RFC 3339).") var since: String?
@@ -147,8 +160,13 @@ extension Rules {
             let status = try connection.decode(RulesStatusV1.self, response)
             print("revision \(status.revision)\nloaded   \(status.loadedAt) from \(status.directory)")
             print("packs    " + status.packs.map { "\($0.id) \($0.version)" }.joined(separator: ", "))
-            print("counts   " + status.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
-            print("params   " + status.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+            print(
+                "counts   "
+                    + status.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            print(
+                "params   "
+                    + status.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                        separator: ", "))
         }
     }
 
@@ -167,7 +185,9 @@ extension Rules {
 
     struct Impact: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Which stored patients' options or trial statuses would change under the rules in DIR. Changes nothing.")
+            abstract:
+                "Which stored patients' options or trial statuses would change under the rules in DIR. Changes nothing."
+        )
         @OptionGroup var connection: Connection
         @Argument(help: "The candidate rules directory.") var directory: String
 
@@ -175,7 +195,8 @@ extension Rules {
             let sources = try RuleDirectory.load(directory)
             let request = RulesImpactRequestV1(
                 sources: sources.map { .init(name: $0.name, contents: $0.contents) }, label: directory)
-            let response = try await connection.call("POST", "/v1/rules/impact", body: Array(try JSONEncoder().encode(request)))
+            let response = try await connection.call(
+                "POST", "/v1/rules/impact", body: Array(try JSONEncoder().encode(request)))
             if connection.printJSON(response) { return }
             let impact = try connection.decode(RulesImpactV1.self, response)
             print("running \(impact.running)\ncandidate \(impact.candidate)")

@@ -38,8 +38,10 @@ struct Bench: ParsableCommand {
             let median = samples[samples.count / 2]
             let p99 = samples[samples.count * 99 / 100]
             medians.append(median)
-            print("\(label): \(counts["options"]!) options, \(counts["criteria"]!) criteria, \(counts["trials"]!) trials, "
-                + "\(counts["derivedFacts"]!) derived facts — median \(format(median)) µs, p99 \(format(p99)) µs over \(iterations) evaluations")
+            print(
+                "\(label): \(counts["options"]!) options, \(counts["criteria"]!) criteria, \(counts["trials"]!) trials, "
+                    + "\(counts["derivedFacts"]!) derived facts — median \(format(median)) µs, p99 \(format(p99)) µs over \(iterations) evaluations"
+            )
         }
         print("growth for 10× rules: \(format(medians[1] / medians[0]))× (target ≤ 2×; median target ≤ 20 µs)")
     }

@@ -6,22 +6,41 @@ import PathwayCore
 enum BenchmarkPatient {
     static let events: [Event] = {
         var documents: [(String, JSONValue)] = [
-            ("demographics", ["birthDate": "1956-04-02", "sex": "male", "weightKg": 78, "childbearingPotential": false]),
+            (
+                "demographics",
+                ["birthDate": "1956-04-02", "sex": "male", "weightKg": 78, "childbearingPotential": false]
+            ),
             ("diagnosis", ["cancer": "pleural-mesothelioma", "histology": "biphasic", "histologyConfirmed": true]),
             ("staging", ["edition": "ajcc8", "t": "T3", "n": "N1", "m": "M0", "stageGroup": "IIIA"]),
             ("performance-status", ["scale": "ecog", "value": 1]),
-            ("tumor-board", ["resectability": "unresectable", "fitForSystemicTherapy": true, "fitForImmunotherapy": true]),
+            (
+                "tumor-board",
+                ["resectability": "unresectable", "fitForSystemicTherapy": true, "fitForImmunotherapy": true]
+            ),
             ("assessment", ["lifeExpectancyMonths": 12, "measurableDisease": true, "consentCapable": true]),
         ]
         for (test, value, unit) in [
             ("wbc", 9.1, "10^9/L"), ("anc", 5.2, "10^9/L"), ("platelets", 310, "10^9/L"), ("hemoglobin", 131, "g/L"),
             ("creatinine", 80, "umol/L"), ("bilirubin-total", 0.6, "mg/dL"), ("alt", 22, "U/L"), ("ast", 25, "U/L"),
         ] as [(String, Double, String)] {
-            documents.append(("lab", ["test": .string(test), "value": .number(value), "unit": .string(unit), "upperLimitOfNormal": .number(value * 2)]))
+            documents.append(
+                (
+                    "lab",
+                    [
+                        "test": .string(test), "value": .number(value), "unit": .string(unit),
+                        "upperLimitOfNormal": .number(value * 2),
+                    ]
+                ))
         }
-        for code in Vocabulary.conditions { documents.append(("condition", ["code": .string(code), "status": "absent"])) }
-        for kind in Vocabulary.medicationClasses { documents.append(("medication", ["class": .string(kind), "status": "absent"])) }
-        for site in Vocabulary.metastasisSites { documents.append(("metastasis", ["site": .string(site), "status": "absent"])) }
+        for code in Vocabulary.conditions {
+            documents.append(("condition", ["code": .string(code), "status": "absent"]))
+        }
+        for kind in Vocabulary.medicationClasses {
+            documents.append(("medication", ["class": .string(kind), "status": "absent"]))
+        }
+        for site in Vocabulary.metastasisSites {
+            documents.append(("metastasis", ["site": .string(site), "status": "absent"]))
+        }
         for drug in ["platinum", "pemetrexed", "nivolumab", "ipilimumab"] {
             documents.append(("allergy", ["substance": .string(drug), "status": "absent"]))
         }
@@ -80,7 +99,8 @@ enum BenchmarkPatient {
 
                     """
                 for c in 0..<criteria {
-                    yaml += "      - { id: gen-\(k)-\(t)-\(c), kind: inclusion, text: criterion, cite: generated, when: \"lab.platelets >= \(c)\" }\n"
+                    yaml +=
+                        "      - { id: gen-\(k)-\(t)-\(c), kind: inclusion, text: criterion, cite: generated, when: \"lab.platelets >= \(c)\" }\n"
                 }
             }
             return RuleSource(name: "generated/generated-\(k).yaml", contents: yaml)

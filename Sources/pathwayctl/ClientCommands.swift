@@ -75,7 +75,8 @@ struct Post: AsyncParsableCommand {
 
     @OptionGroup var connection: Connection
     @Argument(help: "The events file.") var file: String
-    @Option(name: .customLong("case"), help: "The case to take from a cases file, by name or number.") var chosenCase: String?
+    @Option(name: .customLong("case"), help: "The case to take from a cases file, by name or number.") var chosenCase:
+        String?
 
     func run() async throws {
         let lines = try EventFile.rawEvents(file, case: chosenCase)
@@ -89,7 +90,9 @@ struct Post: AsyncParsableCommand {
             if let decision = line.decisionId { text += " decision \(decision)" }
             if let error = line.error { text += " — \(error.code): \(error.message)" }
             if let changes = line.changes, !changes.isEmpty {
-                text += "\n    " + changes.map { "\($0.id): \($0.from ?? "—") → \($0.to ?? "—")" }.joined(separator: "\n    ")
+                text +=
+                    "\n    "
+                    + changes.map { "\($0.id): \($0.from ?? "—") → \($0.to ?? "—")" }.joined(separator: "\n    ")
             }
             print(text)
         }
@@ -107,20 +110,29 @@ struct Patient: AsyncParsableCommand {
         let response = try await connection.call("GET", "/v1/patients/\(percentEncoded(patientId))")
         if connection.printJSON(response) { return }
         let state = try connection.decode(PatientStateV1.self, response)
-        print("Patient \(state.patientId) · \(state.eventIds.count) events · last decision \(state.lastDecisionId ?? "-")")
+        print(
+            "Patient \(state.patientId) · \(state.eventIds.count) events · last decision \(state.lastDecisionId ?? "-")"
+        )
         print("\nFacts")
-        for fact in state.facts { print("  \(fact.fact) = \(text(fact.value))   (\(fact.occurredAt), \(fact.eventId))") }
+        for fact in state.facts {
+            print("  \(fact.fact) = \(text(fact.value))   (\(fact.occurredAt), \(fact.eventId))")
+        }
         if !state.treatments.isEmpty {
             print("\nTreatments")
             for line in state.treatments {
-                let what = line.agents.isEmpty ? (line.procedure ?? line.site ?? "-") : line.agents.joined(separator: " + ")
-                print("  \(line.kind) \(what) \(line.setting ?? "") \(line.status) from \(line.startedAt)\(line.progressionAt.map { ", progression \($0)" } ?? "")")
+                let what =
+                    line.agents.isEmpty ? (line.procedure ?? line.site ?? "-") : line.agents.joined(separator: " + ")
+                print(
+                    "  \(line.kind) \(what) \(line.setting ?? "") \(line.status) from \(line.startedAt)\(line.progressionAt.map { ", progression \($0)" } ?? "")"
+                )
             }
         }
         if !state.history.isEmpty {
             print("\nHistory")
             for fact in state.history {
-                print("  \(fact.fact) = \(text(fact.value))   (\(fact.occurredAt), \(fact.eventId), \(fact.reason ?? ""))")
+                print(
+                    "  \(fact.fact) = \(text(fact.value))   (\(fact.occurredAt), \(fact.eventId), \(fact.reason ?? ""))"
+                )
             }
         }
     }
@@ -137,7 +149,8 @@ func text(_ value: JSONValue) -> String {
 }
 
 struct Recommend: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Evaluate a patient now and show the options (audited as a view).")
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a patient now and show the options (audited as a view).")
     @OptionGroup var connection: Connection
     @Argument(help: "The patient id.") var patientId: String
 
@@ -161,7 +174,9 @@ struct WhatIf: AsyncParsableCommand {
     func run() async throws {
         let events = try EventFile.rawEvents(file, case: chosenCase)
         var body = "{\"events\":[" + events.joined(separator: ",") + "]"
-        if let patient { body += ",\"patientId\":" + String(decoding: try JSONEncoder().encode(patient), as: UTF8.self) }
+        if let patient {
+            body += ",\"patientId\":" + String(decoding: try JSONEncoder().encode(patient), as: UTF8.self)
+        }
         if let at { body += ",\"at\":" + String(decoding: try JSONEncoder().encode(at), as: UTF8.self) }
         body += "}"
         let response = try await connection.call("POST", "/v1/evaluate", body: Array(body.utf8))
@@ -192,10 +207,13 @@ struct Feedback: AsyncParsableCommand {
         }
         if let actual { object["actualTreatment"] = .string(actual) }
         let response = try await connection.call(
-            "POST", "/v1/patients/\(percentEncoded(patientId))/feedback", body: Array(try JSONEncoder().encode(JSONValue.object(object))))
+            "POST", "/v1/patients/\(percentEncoded(patientId))/feedback",
+            body: Array(try JSONEncoder().encode(JSONValue.object(object))))
         if connection.printJSON(response) { return }
         let result = try connection.decode(FeedbackResultV1.self, response)
-        print("recorded as \(result.decisionId): option was \(result.optionStatus); \(result.onPathway ? "on pathway" : "off pathway")")
+        print(
+            "recorded as \(result.decisionId): option was \(result.optionStatus); \(result.onPathway ? "on pathway" : "off pathway")"
+        )
     }
 }
 
@@ -203,7 +221,8 @@ struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Reports.", subcommands: [Adherence.self])
 
     struct Adherence: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "On-pathway rate per pathway, option and override reason.")
+        static let configuration = CommandConfiguration(
+            abstract: "On-pathway rate per pathway, option and override reason.")
         @OptionGroup var connection: Connection
         @Option(help: "From (RFC 3339).") var since: String?
         @Option(help: "Until, exclusive (RFC 3339).") var until: String?
@@ -212,7 +231,8 @@ struct Report: ParsableCommand {
             var query: [String] = []
             if let since { query.append("since=\(percentEncoded(since))") }
             if let until { query.append("until=\(percentEncoded(until))") }
-            let response = try await connection.call("GET", "/v1/reports/adherence" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+            let response = try await connection.call(
+                "GET", "/v1/reports/adherence" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
             if connection.printJSON(response) { return }
             let report = try connection.decode(AdherenceReportV1.self, response)
             var table = TextTable(

@@ -10,16 +10,20 @@ struct Eval: ParsableCommand {
 
     @Option(help: "The rules directory.") var rules: String = "Rules"
     @Option(help: "Events: JSON array, {\"events\": […]}, NDJSON, or a cases file with --case.") var events: String
-    @Option(name: .customLong("case"), help: "The case to take from a cases file, by name or number.") var chosenCase: String?
+    @Option(name: .customLong("case"), help: "The case to take from a cases file, by name or number.") var chosenCase:
+        String?
     @Option(help: "Evaluation time (RFC 3339); default: the latest occurredAt.") var at: String?
-    @Option(name: .customLong("param"), help: "A pack parameter, e.g. region=fda (repeatable).") var parameters: [String] = []
+    @Option(name: .customLong("param"), help: "A pack parameter, e.g. region=fda (repeatable).") var parameters:
+        [String] = []
     @Flag(help: "Print the evaluation document as JSON (sorted keys).") var json = false
 
     func run() throws {
         guard let compiled = try RuleDirectory.compile(rules, quiet: true) else { throw ExitCode(1) }
         let events = try EventFile.load(self.events, case: chosenCase)
         let patients = Set(events.map(\.patientId))
-        guard patients.count <= 1 else { throw CLIError("events of several patients: \(patients.sorted().joined(separator: ", "))") }
+        guard patients.count <= 1 else {
+            throw CLIError("events of several patients: \(patients.sorted().joined(separator: ", "))")
+        }
         var now = events.map(\.occurredAt).max() ?? Instant(millisecondsSinceEpoch: 0)
         if let at { now = try Instant.parse(at) }
         var overrides: [String: String] = [:]
@@ -28,7 +32,8 @@ struct Eval: ParsableCommand {
             guard parts.count == 2 else { throw CLIError("--param takes NAME=VALUE, got \(parameter)") }
             overrides[parts[0]] = parts[1]
         }
-        let context = EvaluationContext(now: now, decisionId: "offline", patientId: patients.first, parameters: overrides)
+        let context = EvaluationContext(
+            now: now, decisionId: "offline", patientId: patients.first, parameters: overrides)
         let evaluation = compiled.evaluate(PatientFacts(events: events, asOf: context.now), context: context)
         if json {
             let encoder = JSONEncoder()

@@ -10,7 +10,8 @@ struct EvaluationTable {
     func render() -> String {
         var lines: [String] = []
         let e = evaluation
-        lines.append("Patient \(e.patientId ?? "-") · pathway \(e.pathway ?? "none") · setting \(e.setting ?? "undetermined")")
+        lines.append(
+            "Patient \(e.patientId ?? "-") · pathway \(e.pathway ?? "none") · setting \(e.setting ?? "undetermined")")
         lines.append("Rules \(e.rules.revision) · evaluated at \(e.evaluatedAt)")
         let derived = e.derived.keys.sorted().map { "\($0) \(Self.text(e.derived[$0]!))" }
         lines.append("Derived: " + derived.joined(separator: " · "))
@@ -28,21 +29,27 @@ struct EvaluationTable {
             if !option.missing.isEmpty { lines.append("        missing: \(option.missing.joined(separator: ", "))") }
             for caution in option.cautions { lines.append("        caution: \(caution.text)") }
             for evidence in option.evidence {
-                let detail = [evidence.nct, evidence.level.map { "level \($0)" }].compactMap { $0 }.joined(separator: ", ")
-                lines.append("        evidence: \(evidence.source)\(detail.isEmpty ? "" : " (\(detail))") — \(evidence.cite)")
+                let detail = [evidence.nct, evidence.level.map { "level \($0)" }].compactMap { $0 }.joined(
+                    separator: ", ")
+                lines.append(
+                    "        evidence: \(evidence.source)\(detail.isEmpty ? "" : " (\(detail))") — \(evidence.cite)")
             }
         }
         lines.append("\nTrials")
         for trial in e.trials {
             lines.append("  \(trial.id) \(trial.acronym ?? "") — \(trial.status) (\(trial.recruitment))")
             for criterion in trial.criteria {
-                lines.append("        \(pad(criterion.result, 7)) \(criterion.kind.prefix(4)) \(criterion.id): \(criterion.text) — \(criterion.reason)")
+                lines.append(
+                    "        \(pad(criterion.result, 7)) \(criterion.kind.prefix(4)) \(criterion.id): \(criterion.text) — \(criterion.reason)"
+                )
             }
             for note in trial.notes { lines.append("        note: \(note)") }
         }
         if !e.missingData.isEmpty {
             lines.append("\nMissing data")
-            for missing in e.missingData { lines.append("  \(missing.fact) ← \(missing.neededBy.joined(separator: ", "))") }
+            for missing in e.missingData {
+                lines.append("  \(missing.fact) ← \(missing.neededBy.joined(separator: ", "))")
+            }
         }
         return lines.joined(separator: "\n")
     }
@@ -60,10 +67,12 @@ struct EvaluationTable {
         switch value {
         case .null: "unknown"
         case .bool(let flag): flag ? "true" : "false"
-        case .number(let number): number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case .number(let number):
+            number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
         case .string(let text): text
         case .array(let items): "[" + items.map(text).joined(separator: ", ") + "]"
-        case .object(let members): "(" + members.keys.sorted().map { "\($0) \(text(members[$0]!))" }.joined(separator: ", ") + ")"
+        case .object(let members):
+            "(" + members.keys.sorted().map { "\($0) \(text(members[$0]!))" }.joined(separator: ", ") + ")"
         }
     }
 }

@@ -44,8 +44,12 @@ enum EventFile {
         case .object(let members):
             if case .array(let items)? = members["events"] { return items }
             if case .array(let cases)? = members["cases"] {
-                let names = cases.enumerated().map { index, item in "\(index + 1): \(item["name"].flatMap(stringValue) ?? "?")" }
-                guard let chosen else { throw CLIError("choose a case with --case NAME|NUMBER:\n  " + names.joined(separator: "\n  ")) }
+                let names = cases.enumerated().map { index, item in
+                    "\(index + 1): \(item["name"].flatMap(stringValue) ?? "?")"
+                }
+                guard let chosen else {
+                    throw CLIError("choose a case with --case NAME|NUMBER:\n  " + names.joined(separator: "\n  "))
+                }
                 let match = cases.enumerated().first { index, item in
                     chosen == String(index + 1) || item["name"].flatMap(stringValue) == chosen
                 }

@@ -18,7 +18,8 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Fixed total rate in requests/s (open loop); without it, as fast as acknowledged.") var rate: Double?
     @Option(help: "A label printed with the numbers.") var label: String = "pathwayd"
     @Option(help: "Prefix of patient ids (distinct per run).") var prefix: String = "LOAD-\(getpid())"
-    @Option(help: "Append 'eventId decisionId' of every acknowledged event to this file (crash tests).") var ackLog: String?
+    @Option(help: "Append 'eventId decisionId' of every acknowledged event to this file (crash tests).") var ackLog:
+        String?
     @Flag(help: "Keep going when the daemon goes away (crash tests).") var tolerateFailures = false
 
     /// What one worker saw.
@@ -60,8 +61,9 @@ struct Load: AsyncParsableCommand {
                                 } else {
                                     if sent >= start { outcome.latencies.append(Date().timeIntervalSince(sent)) }
                                     // Written only after the answer arrived: the daemon acknowledged it.
-                                    if let acks, let result = try? JSONDecoder().decode(
-                                        EventResultV1.self, from: Data(response.body))
+                                    if let acks,
+                                        let result = try? JSONDecoder().decode(
+                                            EventResultV1.self, from: Data(response.body))
                                     {
                                         acks.write("\(result.eventId) \(result.decisionId)\n")
                                     }
@@ -90,7 +92,9 @@ struct Load: AsyncParsableCommand {
         print(
             "\(label): \(clients) clients\(rate.map { String(format: ", fixed %.0f/s", $0) } ?? ""): \(String(format: "%.0f", throughput)) acknowledged/s, p50 \(percentile(0.5)), p99 \(percentile(0.99)), p999 \(percentile(0.999)), \(failed.count) failed"
         )
-        print("RESULT \(label) rate=\(String(format: "%.1f", throughput)) p50=\(percentile(0.5)) p99=\(percentile(0.99)) failed=\(failed.count)")
+        print(
+            "RESULT \(label) rate=\(String(format: "%.1f", throughput)) p50=\(percentile(0.5)) p99=\(percentile(0.99)) failed=\(failed.count)"
+        )
         if !failed.isEmpty { printError("first failures: \(failed.prefix(3))") }
     }
 }
@@ -100,7 +104,9 @@ final class AckLog: Sendable {
     private let file: Mutex<FileHandle>
 
     init(path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
         guard let handle = FileHandle(forWritingAtPath: path) else { throw CLIError("cannot write \(path)") }
         handle.seekToEndOfFile()
         file = Mutex(handle)
@@ -120,7 +126,8 @@ enum LoadEvents {
         let (type, data): (String, String) =
             switch sequence % 7 {
             case 0: ("demographics", #"{"birthDate":"1958-04-02","sex":"male","weightKg":78}"#)
-            case 1: ("diagnosis", #"{"cancer":"pleural-mesothelioma","histology":"biphasic","histologyConfirmed":true}"#)
+            case 1:
+                ("diagnosis", #"{"cancer":"pleural-mesothelioma","histology":"biphasic","histologyConfirmed":true}"#)
             case 2: ("staging", #"{"edition":"ajcc8","t":"T3","n":"N1","m":"M0"}"#)
             case 3: ("performance-status", #"{"scale":"ecog","value":1}"#)
             case 4: ("condition", #"{"code":"autoimmune-disease","status":"absent"}"#)

@@ -6,7 +6,8 @@ struct PathwayCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pathwayctl",
         abstract: "Talk to pathwayd, and work with rule packs offline.",
-        discussion: "The daemon's socket: --socket, else $PATHWAYD_SOCKET, else --config's socket.path, else .run/pathwayd.sock.",
+        discussion:
+            "The daemon's socket: --socket, else $PATHWAYD_SOCKET, else --config's socket.path, else .run/pathwayd.sock.",
         version: PathwayVersion.current,
         subcommands: [
             Post.self, Patient.self, Recommend.self, WhatIf.self, Feedback.self, Audit.self, Report.self, Rules.self,

@@ -58,8 +58,10 @@ struct PathwayDaemon: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "pathwayd")
-        do { try await Daemon.run(
-                configuration: configuration, logger: logger, acceptDamagedAuditTrail: acceptDamagedAuditTrail) } catch {
+        do {
+            try await Daemon.run(
+                configuration: configuration, logger: logger, acceptDamagedAuditTrail: acceptDamagedAuditTrail)
+        } catch {
             logger.critical("\(error)")
             throw ExitCode(1)
         }

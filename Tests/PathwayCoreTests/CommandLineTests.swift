@@ -12,7 +12,9 @@ struct CommandLineTests {
     func temporaryRules(_ files: [String: String]) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for (name, text) in files { try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        for (name, text) in files {
+            try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         return directory
     }
 
@@ -49,7 +51,8 @@ struct CommandLineTests {
 
     @Test("rules test fails and names the test when an expectation is not met")
     func failingPackTest() throws {
-        let directory = try temporaryRules(["p.yaml": """
+        let directory = try temporaryRules([
+            "p.yaml": """
             pack: p
             version: "1"
             derive:
@@ -58,7 +61,8 @@ struct CommandLineTests {
               - name: a child is an adult
                 events: [{ type: demographics, occurredAt: "2026-01-01T00:00:00Z", data: { birthDate: "2020-01-01", sex: female } }]
                 expect: { derived: { adult: "true" } }
-            """])
+            """
+        ])
         defer { try? FileManager.default.removeItem(at: directory) }
         let run = try run(["rules", "test", directory.path])
         #expect(run.status == 1)
@@ -69,10 +73,15 @@ struct CommandLineTests {
 
     @Test("eval explains an example case as a table and as JSON", arguments: ["1", "4", "6"])
     func evalExample(chosen: String) throws {
-        let table = try run(["eval", "--rules", "Rules", "--events", "Tests/PathwayCoreTests/Fixtures/examples.json", "--case", chosen])
+        let table = try run([
+            "eval", "--rules", "Rules", "--events", "Tests/PathwayCoreTests/Fixtures/examples.json", "--case", chosen,
+        ])
         #expect(table.status == 0, "\(table.errors)")
         #expect(table.output.contains("Options") && table.output.contains("Trials"))
-        let json = try run(["eval", "--rules", "Rules", "--events", "Tests/PathwayCoreTests/Fixtures/examples.json", "--case", chosen, "--json"])
+        let json = try run([
+            "eval", "--rules", "Rules", "--events", "Tests/PathwayCoreTests/Fixtures/examples.json", "--case", chosen,
+            "--json",
+        ])
         let document = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
         #expect(document?["decisionId"] as? String == "offline")
         #expect((document?["rules"] as? [String: Any])?["revision"] as? String != nil)
@@ -81,7 +90,8 @@ struct CommandLineTests {
     @Test("eval refuses an invalid event and names it")
     func evalInvalid() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).ndjson")
-        try #"{"id":"a","patientId":"P","type":"performance-status","occurredAt":"2026-01-01T00:00:00Z","data":{"scale":"ecog","value":7}}"#
+        try
+            #"{"id":"a","patientId":"P","type":"performance-status","occurredAt":"2026-01-01T00:00:00Z","data":{"scale":"ecog","value":7}}"#
             .write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let run = try run(["eval", "--rules", "Rules", "--events", file.path])

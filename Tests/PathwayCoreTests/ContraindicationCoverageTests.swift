@@ -1,6 +1,7 @@
 import Foundation
 import PathwayAPI
 import Testing
+
 @testable import PathwayCore
 
 /// Every contraindication and gate, through every option that inherits it: a generated patient to
@@ -19,10 +20,13 @@ struct ContraindicationCoverageTests {
         var offered: [String: ([Event], [String: String], String)] = [:]  // pathway/option → patient
         func consider(_ events: [Event], _ parameters: [String: String]) {
             let facts = PatientFacts(events: events, asOf: Self.now)
-            let evaluation = rules.evaluate(facts, context: EvaluationContext(now: Self.now, decisionId: "d", parameters: parameters))
+            let evaluation = rules.evaluate(
+                facts, context: EvaluationContext(now: Self.now, decisionId: "d", parameters: parameters))
             for option in evaluation.options where ["recommended", "consider"].contains(option.status) {
                 let key = "\(evaluation.pathway ?? "")/\(option.id)"
-                if offered[key] == nil { offered[key] = (events, parameters, facts.value("demographics.sex")?.description ?? "female") }
+                if offered[key] == nil {
+                    offered[key] = (events, parameters, facts.value("demographics.sex")?.description ?? "female")
+                }
             }
         }
         for index in 0..<4_000 {
@@ -51,18 +55,25 @@ struct ContraindicationCoverageTests {
                         PatientFacts(events: all, asOf: Self.now),
                         context: EvaluationContext(now: Self.now, decisionId: "d", parameters: parameters))
                     let result = evaluation.options.first { $0.id == option.id }
-                    #expect(result.map { !["recommended", "consider"].contains($0.status) } ?? true,
-                            "\(option.id) still \(result?.status ?? "") with \(id) present")
+                    #expect(
+                        result.map { !["recommended", "consider"].contains($0.status) } ?? true,
+                        "\(option.id) still \(result?.status ?? "") with \(id) present")
                     if let result {
-                        #expect(result.reasons.contains { $0.result == "fail" && $0.condition?.contains(contraindication.when.source) == true },
-                                "\(option.id): no failing reason for \(id)")
+                        #expect(
+                            result.reasons.contains {
+                                $0.result == "fail" && $0.condition?.contains(contraindication.when.source) == true
+                            },
+                            "\(option.id): no failing reason for \(id)")
                     }
                     tested.insert(id)
                 }
             }
         }
         // Every contraindication that some option inherits alone was exercised.
-        let inherited = Set(rules.pathways.flatMap { $0.options.flatMap { $0.requires.filter { $0.inheritedFrom.count == 1 }.flatMap(\.inheritedFrom) } })
+        let inherited = Set(
+            rules.pathways.flatMap {
+                $0.options.flatMap { $0.requires.filter { $0.inheritedFrom.count == 1 }.flatMap(\.inheritedFrom) }
+            })
         #expect(untestable.isEmpty, "no event could make these present: \(untestable.sorted())")
         #expect(inherited.subtracting(tested).isEmpty, "never exercised: \(inherited.subtracting(tested).sorted())")
         #expect(tested.count >= 30, "\(tested.count) contraindications exercised")
@@ -128,9 +139,14 @@ struct Probe {
             (type, data) = ("performance-status", ["scale": "ecog", "value": .number(min(n, 5))])
         case ("age", _):
             guard case .number(let years) = value else { return nil }
-            (type, data) = ("demographics", ["birthDate": .string("\(2026 - Int(years) - 1)-01-01"), "sex": .string(sex)])
+            (type, data) = (
+                "demographics", ["birthDate": .string("\(2026 - Int(years) - 1)-01-01"), "sex": .string(sex)]
+            )
         default: return nil
         }
-        return ["id": "probe", "patientId": "GEN", "type": .string(type), "occurredAt": "2026-05-31T23:30:00Z", "data": data]
+        return [
+            "id": "probe", "patientId": "GEN", "type": .string(type), "occurredAt": "2026-05-31T23:30:00Z",
+            "data": data,
+        ]
     }
 }

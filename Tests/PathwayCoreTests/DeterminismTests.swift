@@ -2,6 +2,7 @@ import Foundation
 import PathwayAPI
 import PathwayTestSupport
 import Testing
+
 @testable import PathwayCore
 
 @Suite("Same sources give the same revision; same facts, revision and context give the same bytes")
@@ -29,7 +30,8 @@ struct DeterminismTests {
             event("staging", ["edition": "ajcc8", "t": "T3", "n": "N2", "m": "M0", "stageGroup": "IB"]),
             event("lab", ["test": "wbc", "value": 9, "unit": "10^9/L"]),
         ])
-        let context = EvaluationContext(now: try Instant.parse("2026-03-01T10:00:01Z"), decisionId: "d-1", patientId: "P1")
+        let context = EvaluationContext(
+            now: try Instant.parse("2026-03-01T10:00:01Z"), decisionId: "d-1", patientId: "P1")
         let a = try sortedEncoder.encode(first.evaluate(patient, context: context))
         let b = try sortedEncoder.encode(first.evaluate(patient, context: context))
         let c = try sortedEncoder.encode(second.evaluate(patient, context: context))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PathwayCore
 
 @Suite("The compiler reports every problem at once, each with file, line, column and a stable code")
@@ -14,32 +15,68 @@ struct DiagnosticsTests {
           options:
         """
 
-    @Test("each kind of problem has its code and its place", arguments: [
-        ("key: [unclosed", "yaml-syntax", 4),
-        ("colour: blue", "unknown-key", 3),
-        ("derive:\n  - { fact: x, expr: \"ecogg <= 1\" }", "unknown-fact", 4),
-        ("derive:\n  - { fact: x, expr: \"diagnosis.histology == epitheloid\" }", "unknown-vocabulary", 4),
-        ("derive:\n  - { fact: x, expr: \"performance-status == epithelioid\" }", "type-mismatch", 4),
-        ("derive:\n  - { fact: x, expr: \"performance-status == 'epithelioid'\" }", "type-mismatch", 4),
-        ("derive:\n  - { fact: x, expr: \"diagnosis.histology < 3\" }", "type-mismatch", 4),
-        ("derive:\n  - { fact: x, expr: \"performance-status <= \" }", "expression-syntax", 4),
-        ("derive:\n  - { fact: x, expr: \"sqrt(performance-status)\" }", "unknown-function", 4),
-        ("derive:\n  - { fact: x, expr: \"age > 1 and age < 9 or age == 20\" }", "ambiguous-and-or", 4),
-        ("derive:\n  - { fact: x, expr: y }\n  - { fact: y, expr: x }", "derivation-cycle", 4),
-        ("derive:\n  - { fact: age, expr: \"1\" }\n  - { fact: age, expr: \"2\" }", "duplicate-derived-fact", 5),
-        ("staging:\n  tables:\n    - edition: ajcc8\n      cite: c\n      rows:\n        - { group: IA, t: T1, n: N0, m: M0 }\n        - { group: IB, t: [T1, T2], n: N0, m: M0 }", "staging-overlap", 9),
-        (pathway + "\n    - { id: a, label: A, kind: systemic, settings: [first], strength: recommended, evidence: [{ source: s, cite: c }] }\n    - { id: a, label: A, kind: systemic, settings: [first], strength: recommended, evidence: [{ source: s, cite: c }] }", "duplicate-option-id", 10),
-        (pathway + "\n    - { id: a, label: A, kind: systemic, settings: [second], strength: recommended, evidence: [{ source: s, cite: c }] }", "unknown-setting", 9),
-        (pathway + "\n    - { id: a, label: A, kind: systemic, settings: [], strength: recommended, evidence: [{ source: s, cite: c }] }", "unreachable-option", 9),
-        (pathway + "\n    - { id: a, label: A, kind: systemic, settings: [first], strength: recommended }", "missing-citation", 9),
-        (pathway + "\n    - { id: a, label: A, kind: pill, settings: [first], strength: recommended, evidence: [{ source: s, cite: c }] }", "unknown-vocabulary", 9),
-        (pathway + "\n    - { trial: NCT00000000, settings: [first] }", "unknown-trial", 9),
-        ("trials:\n  - id: T1\n    title: t\n    recruitment: recruiting\n    cite: c\n    criteria:\n      - { id: c1, kind: inclusion, text: t, cite: c, when: \"age >= 18\" }\n      - { id: c1, kind: exclusion, text: t, cite: c, when: \"age >= 90\" }", "duplicate-criterion-id", 10),
-        ("trials:\n  - id: T1\n    title: t\n    recruitment: recruiting\n    cite: c\n    criteria:\n      - { id: c1, kind: inclusion, text: t, when: \"age >= 18\" }", "missing-citation", 9),
-        ("tests:\n  - { name: t, events: [], expect: { options: { nivolumab: recommended } } }", "unknown-test-reference", 4),
-        ("tests:\n  - { name: t, events: [{ type: staging, occurredAt: \"2026-01-01T00:00:00Z\", data: { edition: ajcc8, t: T9, n: N0, m: M0 } }], expect: {} }", "invalid-test-event", 4),
-        ("parameters:\n  - { id: region, values: [eu, fda], default: us }", "unknown-vocabulary", 4),
-    ] as [(String, String, Int)])
+    @Test(
+        "each kind of problem has its code and its place",
+        arguments: [
+            ("key: [unclosed", "yaml-syntax", 4),
+            ("colour: blue", "unknown-key", 3),
+            ("derive:\n  - { fact: x, expr: \"ecogg <= 1\" }", "unknown-fact", 4),
+            ("derive:\n  - { fact: x, expr: \"diagnosis.histology == epitheloid\" }", "unknown-vocabulary", 4),
+            ("derive:\n  - { fact: x, expr: \"performance-status == epithelioid\" }", "type-mismatch", 4),
+            ("derive:\n  - { fact: x, expr: \"performance-status == 'epithelioid'\" }", "type-mismatch", 4),
+            ("derive:\n  - { fact: x, expr: \"diagnosis.histology < 3\" }", "type-mismatch", 4),
+            ("derive:\n  - { fact: x, expr: \"performance-status <= \" }", "expression-syntax", 4),
+            ("derive:\n  - { fact: x, expr: \"sqrt(performance-status)\" }", "unknown-function", 4),
+            ("derive:\n  - { fact: x, expr: \"age > 1 and age < 9 or age == 20\" }", "ambiguous-and-or", 4),
+            ("derive:\n  - { fact: x, expr: y }\n  - { fact: y, expr: x }", "derivation-cycle", 4),
+            ("derive:\n  - { fact: age, expr: \"1\" }\n  - { fact: age, expr: \"2\" }", "duplicate-derived-fact", 5),
+            (
+                "staging:\n  tables:\n    - edition: ajcc8\n      cite: c\n      rows:\n        - { group: IA, t: T1, n: N0, m: M0 }\n        - { group: IB, t: [T1, T2], n: N0, m: M0 }",
+                "staging-overlap", 9
+            ),
+            (
+                pathway
+                    + "\n    - { id: a, label: A, kind: systemic, settings: [first], strength: recommended, evidence: [{ source: s, cite: c }] }\n    - { id: a, label: A, kind: systemic, settings: [first], strength: recommended, evidence: [{ source: s, cite: c }] }",
+                "duplicate-option-id", 10
+            ),
+            (
+                pathway
+                    + "\n    - { id: a, label: A, kind: systemic, settings: [second], strength: recommended, evidence: [{ source: s, cite: c }] }",
+                "unknown-setting", 9
+            ),
+            (
+                pathway
+                    + "\n    - { id: a, label: A, kind: systemic, settings: [], strength: recommended, evidence: [{ source: s, cite: c }] }",
+                "unreachable-option", 9
+            ),
+            (
+                pathway + "\n    - { id: a, label: A, kind: systemic, settings: [first], strength: recommended }",
+                "missing-citation", 9
+            ),
+            (
+                pathway
+                    + "\n    - { id: a, label: A, kind: pill, settings: [first], strength: recommended, evidence: [{ source: s, cite: c }] }",
+                "unknown-vocabulary", 9
+            ),
+            (pathway + "\n    - { trial: NCT00000000, settings: [first] }", "unknown-trial", 9),
+            (
+                "trials:\n  - id: T1\n    title: t\n    recruitment: recruiting\n    cite: c\n    criteria:\n      - { id: c1, kind: inclusion, text: t, cite: c, when: \"age >= 18\" }\n      - { id: c1, kind: exclusion, text: t, cite: c, when: \"age >= 90\" }",
+                "duplicate-criterion-id", 10
+            ),
+            (
+                "trials:\n  - id: T1\n    title: t\n    recruitment: recruiting\n    cite: c\n    criteria:\n      - { id: c1, kind: inclusion, text: t, when: \"age >= 18\" }",
+                "missing-citation", 9
+            ),
+            (
+                "tests:\n  - { name: t, events: [], expect: { options: { nivolumab: recommended } } }",
+                "unknown-test-reference", 4
+            ),
+            (
+                "tests:\n  - { name: t, events: [{ type: staging, occurredAt: \"2026-01-01T00:00:00Z\", data: { edition: ajcc8, t: T9, n: N0, m: M0 } }], expect: {} }",
+                "invalid-test-event", 4
+            ),
+            ("parameters:\n  - { id: region, values: [eu, fda], default: us }", "unknown-vocabulary", 4),
+        ] as [(String, String, Int)])
     func reportsProblem(body: String, code: String, line: Int) {
         let found = diagnostics(Self.header + body)
         let match = found.first { $0.code == code }
@@ -51,13 +88,14 @@ struct DiagnosticsTests {
 
     @Test("all problems of a file come out together, sorted by place")
     func collectsEverything() {
-        let found = diagnostics(Self.header + """
-            derive:
-              - { fact: a, expr: "ecogg <= 1" }
-              - { fact: b, expr: "diagnosis.histology == epitheloid" }
-              - { fact: c, expr: "diagnosis.histology < 3" }
-            colour: blue
-            """)
+        let found = diagnostics(
+            Self.header + """
+                derive:
+                  - { fact: a, expr: "ecogg <= 1" }
+                  - { fact: b, expr: "diagnosis.histology == epitheloid" }
+                  - { fact: c, expr: "diagnosis.histology < 3" }
+                colour: blue
+                """)
         #expect(found.map(\.code) == ["unknown-fact", "unknown-vocabulary", "type-mismatch", "unknown-key"])
         #expect(found == found.sorted())
     }

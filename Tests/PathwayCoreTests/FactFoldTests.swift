@@ -1,5 +1,6 @@
 import PathwayAPI
 import Testing
+
 @testable import PathwayCore
 
 @Suite("Facts are folded by occurrence, retractions withdraw, treatment history is closed-world")
@@ -20,7 +21,8 @@ struct FactFoldTests {
         let events = [
             event("condition", ["code": "hiv", "status": "present"], id: "a", at: "2026-01-01T00:00:00Z"),
             event("condition", ["code": "hiv", "status": "absent"], id: "b", at: "2026-01-01T00:00:00Z"),
-            event("staging", ["edition": "ajcc8", "t": "T1", "n": "N0", "m": "M0"], id: "c", at: "2026-01-02T00:00:00Z"),
+            event(
+                "staging", ["edition": "ajcc8", "t": "T1", "n": "N0", "m": "M0"], id: "c", at: "2026-01-02T00:00:00Z"),
         ]
         #expect(try facts(events) == facts(events.reversed()))
         #expect(try facts(events).value("condition.hiv") == .word("absent"))  // tie broken by event id
@@ -41,10 +43,23 @@ struct FactFoldTests {
     @Test("treatment events of one line merge; progression marks the lines before it")
     func treatmentLines() throws {
         let folded = try facts([
-            event("treatment", ["kind": "systemic", "agents": ["pemetrexed", "cisplatin"], "setting": "first-line", "status": "started"], at: "2026-01-01T00:00:00Z"),
-            event("treatment", ["kind": "systemic", "agents": ["cisplatin", "pemetrexed"], "setting": "first-line", "cycles": 4, "status": "completed"], at: "2026-03-01T00:00:00Z"),
+            event(
+                "treatment",
+                [
+                    "kind": "systemic", "agents": ["pemetrexed", "cisplatin"], "setting": "first-line",
+                    "status": "started",
+                ], at: "2026-01-01T00:00:00Z"),
+            event(
+                "treatment",
+                [
+                    "kind": "systemic", "agents": ["cisplatin", "pemetrexed"], "setting": "first-line", "cycles": 4,
+                    "status": "completed",
+                ], at: "2026-03-01T00:00:00Z"),
             event("progression", [:], at: "2026-06-01T00:00:00Z"),
-            event("treatment", ["kind": "systemic", "agents": ["nivolumab"], "setting": "second-line", "status": "started"], at: "2026-06-15T00:00:00Z"),
+            event(
+                "treatment",
+                ["kind": "systemic", "agents": ["nivolumab"], "setting": "second-line", "status": "started"],
+                at: "2026-06-15T00:00:00Z"),
         ])
         #expect(folded.treatments.count == 2)
         #expect(folded.treatments[0].status == "completed")
@@ -55,14 +70,17 @@ struct FactFoldTests {
 
     @Test("no facts recorded: every open-world fact is unknown, treatment history is empty")
     func unknownIsNotNo() throws {
-        let rules = try compile(["p.yaml": """
+        let rules = try compile([
+            "p.yaml": """
             pack: p
             version: "1"
             derive:
               - { fact: treated, expr: "exists(treatment)" }
               - { fact: transplanted, expr: "condition.organ-transplant == present" }
-            """])
-        let evaluation = rules.evaluate(PatientFacts(), context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "d"))
+            """
+        ])
+        let evaluation = rules.evaluate(
+            PatientFacts(), context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "d"))
         #expect(evaluation.derived["treated"] == .bool(false))
         #expect(evaluation.derived["transplanted"] == .null)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PathwayCore
 
 @Suite("Compiled rules are freed when dropped")

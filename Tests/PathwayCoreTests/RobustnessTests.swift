@@ -2,6 +2,7 @@ import Foundation
 import PathwayAPI
 import PathwayTestSupport
 import Testing
+
 @testable import PathwayCore
 
 /// Property tests: the rule compiler and the event decoder never crash, whatever the input.
@@ -32,7 +33,9 @@ struct RobustnessTests {
 
     @Test("2,000 mutated rule packs compile to rules or diagnostics, never a crash")
     func ruleDecoder() throws {
-        let seed = try String(contentsOf: repositoryRoot.appendingPathComponent("Tests/PathwayCoreTests/Fixtures/demo-pack.yaml"), encoding: .utf8)
+        let seed = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("Tests/PathwayCoreTests/Fixtures/demo-pack.yaml"),
+            encoding: .utf8)
         var rng = Generator(seed: 2026)
         var rejected = 0
         for _ in 0..<2_000 {
@@ -45,11 +48,13 @@ struct RobustnessTests {
         #expect(rejected > 0)
     }
 
-    @Test("hostile YAML shapes are diagnosed", arguments: [
-        "{[a]: b}", "? [a, b]\n: c", "? ? x", "&a [*a]", "*undefined", "pack: [", "\u{0}", "", "---\n---\n",
-        "pack: p\nversion: 1\nderive: {fact: x}", "pack: p\nversion: 1\npathway: 3", "- - - -",
-        "pack: p\nversion: 1\ntests: [{name: t, events: [{}], expect: {}}]",
-    ])
+    @Test(
+        "hostile YAML shapes are diagnosed",
+        arguments: [
+            "{[a]: b}", "? [a, b]\n: c", "? ? x", "&a [*a]", "*undefined", "pack: [", "\u{0}", "", "---\n---\n",
+            "pack: p\nversion: 1\nderive: {fact: x}", "pack: p\nversion: 1\npathway: 3", "- - - -",
+            "pack: p\nversion: 1\ntests: [{name: t, events: [{}], expect: {}}]",
+        ])
     func hostileYAML(text: String) {
         let result = RuleCompiler.compile([RuleSource(name: "x.yaml", contents: text)])
         #expect(result.rules == nil)

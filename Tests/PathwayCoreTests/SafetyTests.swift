@@ -2,6 +2,7 @@ import Foundation
 import PathwayAPI
 import PathwayTestSupport
 import Testing
+
 @testable import PathwayCore
 
 @Suite("Safety invariants hold on generated patients, and a rules edit that breaks one is refused")
@@ -13,7 +14,9 @@ struct SafetyTests {
         let rules = try #require(RuleCompiler.compile(Self.sources).rules)
         let result = SafetyCheck.run(rules)
         #expect(result.patients == 10_000)
-        #expect(result.violatingPatients == 0, "\(result.summary)\n\(result.diagnostics.map(\.description).joined(separator: "\n"))")
+        #expect(
+            result.violatingPatients == 0,
+            "\(result.summary)\n\(result.diagnostics.map(\.description).joined(separator: "\n"))")
         #expect(rules.invariants.count >= 14)
     }
 
@@ -52,7 +55,9 @@ struct SafetyTests {
             ("tumor-board.resectability", Vocabulary.resectability), ("lab.test", Vocabulary.labTests),
         ]
         for (key, vocabulary) in expected {
-            #expect(Set(vocabulary).subtracting(seen[key] ?? []).isEmpty, "\(key) never generated: \(Set(vocabulary).subtracting(seen[key] ?? []))")
+            #expect(
+                Set(vocabulary).subtracting(seen[key] ?? []).isEmpty,
+                "\(key) never generated: \(Set(vocabulary).subtracting(seen[key] ?? []))")
         }
     }
 
@@ -60,14 +65,19 @@ struct SafetyTests {
     func reproducible() throws {
         let rules = try #require(RuleCompiler.compile(Self.sources).rules)
         for index in [0, 17, 9_999] {
-            #expect(SafetyCheck.generate(rules, seed: 3, index: index).0 == SafetyCheck.generate(rules, seed: 3, index: index).0)
+            #expect(
+                SafetyCheck.generate(rules, seed: 3, index: index).0
+                    == SafetyCheck.generate(rules, seed: 3, index: index).0)
         }
         #expect(SafetyCheck.generate(rules, seed: 3, index: 1).0 != SafetyCheck.generate(rules, seed: 4, index: 1).0)
     }
 
     /// One edit per invariant that a rules author could make by mistake, in the file it belongs to.
     static let edits: [(invariant: String, file: String, edit: Edit)] = [
-        ("no-anticancer-treatment-at-ecog-3-or-unknown", "safety.yaml", .replace("when: \"ecog >= 3\"", "when: \"ecog >= 5\"")),
+        (
+            "no-anticancer-treatment-at-ecog-3-or-unknown", "safety.yaml",
+            .replace("when: \"ecog >= 3\"", "when: \"ecog >= 5\"")
+        ),
         ("no-allergen", "agents.yaml", .deleteItem("cisplatin-allergy")),
         ("no-checkpoint-inhibitor-when-contraindicated", "agents.yaml", .deleteItem("ici-interstitial-lung-disease")),
         ("no-anti-vegf-when-contraindicated", "agents.yaml", .deleteItem("antivegf-antiplatelet")),
@@ -76,10 +86,20 @@ struct SafetyTests {
         ("no-immunotherapy-when-declined-or-unfit", "safety.yaml", .deleteItem("declined-immunotherapy")),
         ("no-surgery-when-declined-or-unfit", "safety.yaml", .deleteItem("declined-surgery")),
         ("no-chemotherapy-in-pregnancy", "agents.yaml", .deleteItem("cytotoxic-pregnancy")),
-        ("no-pleural-resection-at-m1-or-non-epithelioid-subtypes", "agents.yaml", .deleteItem("resection-desmoplastic")),
-        ("no-cytoreductive-surgery-with-extraperitoneal-disease", "agents.yaml", .deleteItem("crs-extraperitoneal-metastasis-site")),
-        ("no-pleural-mesothelioma-option-for-another-cancer", "pleural-mesothelioma.yaml",
-         .replace("applies: diagnosis.cancer == pleural-mesothelioma", "applies: diagnosis.cancer in [pleural-mesothelioma, gastric-adenocarcinoma]")),
+        (
+            "no-pleural-resection-at-m1-or-non-epithelioid-subtypes", "agents.yaml",
+            .deleteItem("resection-desmoplastic")
+        ),
+        (
+            "no-cytoreductive-surgery-with-extraperitoneal-disease", "agents.yaml",
+            .deleteItem("crs-extraperitoneal-metastasis-site")
+        ),
+        (
+            "no-pleural-mesothelioma-option-for-another-cancer", "pleural-mesothelioma.yaml",
+            .replace(
+                "applies: diagnosis.cancer == pleural-mesothelioma",
+                "applies: diagnosis.cancer in [pleural-mesothelioma, gastric-adenocarcinoma]")
+        ),
     ]
 
     enum Edit: Sendable {
@@ -93,13 +113,16 @@ struct SafetyTests {
                 return text.replacingOccurrences(of: old, with: new)
             case .deleteItem(let id):
                 var lines = text.components(separatedBy: "\n")
-                guard let start = lines.firstIndex(where: { $0.contains("- id: \(id)") || $0.contains("- { id: \(id),") }) else {
+                guard
+                    let start = lines.firstIndex(where: { $0.contains("- id: \(id)") || $0.contains("- { id: \(id),") })
+                else {
                     return text
                 }
                 let indent = lines[start].prefix { $0 == " " }.count
                 var end = start + 1
                 while end < lines.count, lines[end].prefix(while: { $0 == " " }).count > indent,
-                    !lines[end].trimmingCharacters(in: .whitespaces).hasPrefix("-") || lines[end].prefix(while: { $0 == " " }).count > indent + 2
+                    !lines[end].trimmingCharacters(in: .whitespaces).hasPrefix("-")
+                        || lines[end].prefix(while: { $0 == " " }).count > indent + 2
                 {
                     end += 1
                 }
@@ -119,7 +142,9 @@ struct SafetyTests {
         let compiled = RuleCompiler.compile(edited)
         let rules = try #require(compiled.rules, "\(compiled.errors)")
         let result = SafetyCheck.run(rules, stopAtFirstViolation: true)
-        let example = try #require(result.counterexamples.first { $0.violation.invariant == invariant }, "\(result.summary): \(result.counterexamples.map(\.violation))")
+        let example = try #require(
+            result.counterexamples.first { $0.violation.invariant == invariant },
+            "\(result.summary): \(result.counterexamples.map(\.violation))")
         let diagnostic = try #require(result.diagnostics.first { $0.message.contains(example.violation.subject) })
         #expect(diagnostic.code == "safety-invariant")
         #expect(diagnostic.location.file == "invariants.yaml")
@@ -128,16 +153,21 @@ struct SafetyTests {
         let events = try JSONDecoder().decode([JSONValue].self, from: data)
         #expect(events.count <= 12, "\(example.eventsJSON)")
         let facts = PatientFacts(events: try events.map { try EventDecoder.decode($0) })
-        let replayed = rules.violations(facts, context: EvaluationContext(now: example.at, decisionId: "replay", parameters: example.parameters))
+        let replayed = rules.violations(
+            facts, context: EvaluationContext(now: example.at, decisionId: "replay", parameters: example.parameters))
         #expect(replayed.contains { $0.invariant == invariant })
         // The unedited rules give the same patient no violation.
         let shipped = try #require(RuleCompiler.compile(Self.sources).rules)
-        #expect(shipped.violations(facts, context: EvaluationContext(now: example.at, decisionId: "replay", parameters: example.parameters)).isEmpty)
+        #expect(
+            shipped.violations(
+                facts, context: EvaluationContext(now: example.at, decisionId: "replay", parameters: example.parameters)
+            ).isEmpty)
     }
 
     @Test("a requirement written as 'X is unknown' is refused: an unrecorded fact never passes")
     func unknownIsNeverPass() {
-        let found = diagnostics("""
+        let found = diagnostics(
+            """
             pack: p
             version: "1"
             trials:
@@ -157,17 +187,20 @@ struct SafetyTests {
         for index in 0..<500 {
             let (events, parameters) = SafetyCheck.generate(rules, seed: 11, index: index)
             let facts = PatientFacts(events: events.compactMap { try? EventDecoder.decode($0) })
-            let evaluation = rules.evaluate(facts, context: EvaluationContext(now: PatientGenerator.now, decisionId: "d", parameters: parameters))
+            let evaluation = rules.evaluate(
+                facts, context: EvaluationContext(now: PatientGenerator.now, decisionId: "d", parameters: parameters))
             for option in evaluation.options {
                 for reason in option.reasons where reason.result == "pass" {
                     // A pass may read unknown facts only inside `or`/`exists`, never because they are unknown:
                     // re-evaluating with every read fact unknown must not still pass.
                     let read = reason.values ?? []
                     if !read.isEmpty, read.allSatisfy({ $0.value == .null }) {
-                        Issue.record("\(option.id): \"\(reason.text)\" passes with nothing recorded (\(reason.condition ?? ""))")
+                        Issue.record(
+                            "\(option.id): \"\(reason.text)\" passes with nothing recorded (\(reason.condition ?? ""))")
                     }
                 }
-                for name in option.missing where option.reasons.contains(where: { reason in
+                for name in option.missing
+                where option.reasons.contains(where: { reason in
                     reason.result == "pass" && (reason.values ?? []).count == 1 && reason.values?.first?.fact == name
                         && reason.values?.first?.value == .null
                 }) {

@@ -2,6 +2,7 @@ import Foundation
 import PathwayAPI
 import PathwayTestSupport
 import Testing
+
 @testable import PathwayCore
 
 @Suite("The shipped rule packs")
@@ -33,7 +34,8 @@ struct ShippedRulesTests {
     @Test("give the expected results for the shared example cases", arguments: 0..<6)
     func exampleCase(index: Int) throws {
         let rules = try #require(Self.rules)
-        let data = try Data(contentsOf: repositoryRoot.appendingPathComponent("Tests/PathwayCoreTests/Fixtures/examples.json"))
+        let data = try Data(
+            contentsOf: repositoryRoot.appendingPathComponent("Tests/PathwayCoreTests/Fixtures/examples.json"))
         let file = try JSONDecoder().decode(JSONValue.self, from: data)
         guard case .array(let cases)? = file["cases"], case .array(let events)? = cases[index]["events"] else {
             Issue.record("malformed examples.json")
@@ -41,7 +43,8 @@ struct ShippedRulesTests {
         }
         let decoded = try events.map { try EventDecoder.decode($0) }
         let now = decoded.map(\.occurredAt).max()!
-        let evaluation = rules.evaluate(PatientFacts(events: decoded), context: EvaluationContext(now: now, decisionId: "x"))
+        let evaluation = rules.evaluate(
+            PatientFacts(events: decoded), context: EvaluationContext(now: now, decisionId: "x"))
         let expect = cases[index]["expect"]!
         if case .object(let derived)? = expect["derived"], case .string(let group)? = derived["stage.group"] {
             #expect(evaluation.derived["stage"]?["group"] == .string(group))
@@ -49,7 +52,9 @@ struct ShippedRulesTests {
         if case .object(let options)? = expect["options"] {
             for (id, wanted) in options {
                 let option = try #require(evaluation.options.first { $0.id == id }, "option \(id)")
-                if case .array(let statuses)? = wanted["status"] { #expect(statuses.contains(.string(option.status)), "\(id): \(option.status)") }
+                if case .array(let statuses)? = wanted["status"] {
+                    #expect(statuses.contains(.string(option.status)), "\(id): \(option.status)")
+                }
                 if case .number(let rank)? = wanted["rank"] { #expect(option.rank == Int(rank)) }
                 if case .string(let fact)? = wanted["missingIncludes"] { #expect(option.missing.contains(fact)) }
             }
@@ -58,7 +63,9 @@ struct ShippedRulesTests {
             for (id, wanted) in trials {
                 let trial = try #require(evaluation.trials.first { $0.id == id }, "trial \(id)")
                 if case .array(let statuses)? = wanted["status"] { #expect(statuses.contains(.string(trial.status))) }
-                if wanted["noFailingCriterion"] == .bool(true) { #expect(!trial.criteria.contains { $0.result == "fail" }) }
+                if wanted["noFailingCriterion"] == .bool(true) {
+                    #expect(!trial.criteria.contains { $0.result == "fail" })
+                }
                 if case .string(let recruitment)? = wanted["recruitment"] { #expect(trial.recruitment == recruitment) }
             }
         }
@@ -70,8 +77,15 @@ struct ShippedRulesTests {
         for cancer in ["pleural-mesothelioma", "peritoneal-mesothelioma"] {
             for treated in [false, true] {
                 var events = [event("diagnosis", .object(["cancer": .string(cancer)]))]
-                if treated { events.append(event("treatment", ["kind": "systemic", "agents": ["nivolumab", "ipilimumab"], "status": "completed"])) }
-                let evaluation = rules.evaluate(try facts(events), context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "x"))
+                if treated {
+                    events.append(
+                        event(
+                            "treatment",
+                            ["kind": "systemic", "agents": ["nivolumab", "ipilimumab"], "status": "completed"]))
+                }
+                let evaluation = rules.evaluate(
+                    try facts(events),
+                    context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "x"))
                 #expect(!evaluation.options.isEmpty)
                 for option in evaluation.options {
                     #expect(!option.evidence.isEmpty && option.evidence.allSatisfy { !$0.cite.isEmpty }, "\(option.id)")
@@ -87,15 +101,19 @@ struct ShippedRulesTests {
     @Test("every option of the setting is listed, whatever its status, and ranks run 1…n")
     func listsEveryOption() throws {
         let rules = try #require(Self.rules)
-        let evaluation = rules.evaluate(try facts([
-            event("diagnosis", ["cancer": "pleural-mesothelioma", "histology": "epithelioid"]),
-            event("staging", ["edition": "ajcc8", "t": "T3", "n": "N1", "m": "M0"]),
-            event("performance-status", ["scale": "ecog", "value": 3]),
-        ]), context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "x"))
+        let evaluation = rules.evaluate(
+            try facts([
+                event("diagnosis", ["cancer": "pleural-mesothelioma", "histology": "epithelioid"]),
+                event("staging", ["edition": "ajcc8", "t": "T3", "n": "N1", "m": "M0"]),
+                event("performance-status", ["scale": "ecog", "value": 3]),
+            ]), context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "x"))
         #expect(evaluation.setting == "first-line-advanced")
         #expect(evaluation.options.count >= 13)
         let ranks = evaluation.options.compactMap(\.rank).sorted()
         #expect(ranks == Array(1...ranks.count))
-        #expect(evaluation.options.filter { $0.status == "not-eligible" }.allSatisfy { $0.reasons.contains { $0.result == "fail" } })
+        #expect(
+            evaluation.options.filter { $0.status == "not-eligible" }.allSatisfy {
+                $0.reasons.contains { $0.result == "fail" }
+            })
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import PathwayAPI
 import PathwayTestSupport
-@testable import PathwayCore
 
+@testable import PathwayCore
 
 /// Reads every YAML file below `directory` as rule sources named relative to it.
 func ruleSources(in directory: URL) throws -> [RuleSource] {

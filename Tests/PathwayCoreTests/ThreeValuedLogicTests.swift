@@ -1,5 +1,6 @@
 import PathwayAPI
 import Testing
+
 @testable import PathwayCore
 
 /// Strong Kleene truth tables, exercised through the rule language on facts that are true, false or unknown.
@@ -7,18 +8,22 @@ import Testing
 struct ThreeValuedLogicTests {
     /// `a` and `b` are boolean tumor-board facts; nil leaves them unknown.
     private func evaluate(_ expression: String, a: Bool?, b: Bool?) throws -> JSONValue {
-        let rules = try compile(["p.yaml": """
+        let rules = try compile([
+            "p.yaml": """
             pack: p
             version: "1"
             derive:
               - { fact: result, expr: "\(expression)" }
-            """])
+            """
+        ])
         var data: [String: JSONValue] = [:]
         if let a { data["fitForSurgery"] = .bool(a) }
         if let b { data["fitForSystemicTherapy"] = .bool(b) }
         let events = data.isEmpty ? [] : [event("tumor-board", .object(data))]
-        return rules.evaluate(try facts(events), context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "d"))
-            .derived["result"]!
+        return rules.evaluate(
+            try facts(events), context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "d")
+        )
+        .derived["result"]!
     }
 
     static let values: [Bool?] = [true, false, nil]
@@ -33,13 +38,17 @@ struct ThreeValuedLogicTests {
 
     @Test("and", arguments: values, values)
     func and(a: Bool?, b: Bool?) throws {
-        #expect(try evaluate("tumor-board.fitForSurgery and tumor-board.fitForSystemicTherapy", a: a, b: b) == json(kleeneAnd(a, b)))
+        #expect(
+            try evaluate("tumor-board.fitForSurgery and tumor-board.fitForSystemicTherapy", a: a, b: b)
+                == json(kleeneAnd(a, b)))
     }
 
     @Test("or", arguments: values, values)
     func or(a: Bool?, b: Bool?) throws {
         let expected = kleeneAnd(a.map(!), b.map(!)).map(!)
-        #expect(try evaluate("tumor-board.fitForSurgery or tumor-board.fitForSystemicTherapy", a: a, b: b) == json(expected))
+        #expect(
+            try evaluate("tumor-board.fitForSurgery or tumor-board.fitForSystemicTherapy", a: a, b: b) == json(expected)
+        )
     }
 
     @Test("not", arguments: values)
@@ -72,8 +81,11 @@ struct ThreeValuedLogicTests {
             """
         let rules = try compile(["p.yaml": pack])
         func risk(_ data: JSONValue) throws -> JSONValue? {
-            rules.evaluate(try facts([event("tumor-board", data)]), context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "d"))
-                .derived["s"]?["class"]
+            rules.evaluate(
+                try facts([event("tumor-board", data)]),
+                context: EvaluationContext(now: Instant(millisecondsSinceEpoch: 0), decisionId: "d")
+            )
+            .derived["s"]?["class"]
         }
         #expect(try risk(["fitForSurgery": false]) == "low")  // 0 + at most 0.3 ≤ 1.0
         #expect(try risk(["fitForSystemicTherapy": true]) == .null)  // 0.3 + at most 0.8 may cross

@@ -21,7 +21,8 @@ struct AuditorTests {
     }
 
     func verify(_ daemon: DaemonHarness, against: String? = nil) async throws -> AuditVerificationV1 {
-        try await daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify" + (against.map { "?against=\($0)" } ?? ""))
+        try await daemon.getJSON(
+            AuditVerificationV1.self, "/v1/audit/verify" + (against.map { "?against=\($0)" } ?? ""))
     }
 
     /// Runs SQL with the triggers dropped, as someone with write access to the file could.
@@ -40,17 +41,21 @@ struct AuditorTests {
         let daemon = try await populated()
         defer { daemon.stop() }
         #expect(try await verify(daemon).status == "ok")
-        try tamper(daemon, "UPDATE audit SET output = replace(output, '\"recommended\"', '\"not-eligible\"') WHERE seq = 7")
+        try tamper(
+            daemon, "UPDATE audit SET output = replace(output, '\"recommended\"', '\"not-eligible\"') WHERE seq = 7")
         let result = try await verify(daemon)
         #expect(result.status == "broken")
         #expect(result.firstBroken?.seq == 7)
         #expect(result.firstBroken?.problem == "content")
-        let cli = try run(binaries.appendingPathComponent("pathwayctl").path, ["audit", "verify", "--socket", daemon.socket])
+        let cli = try run(
+            binaries.appendingPathComponent("pathwayctl").path, ["audit", "verify", "--socket", daemon.socket])
         #expect(cli.status == 1)
         #expect(cli.output.contains("BROKEN at record 7"))
     }
 
-    @Test("at start: a rewritten trail or missing triggers stop the daemon, naming the record; an audited override starts it")
+    @Test(
+        "at start: a rewritten trail or missing triggers stop the daemon, naming the record; an audited override starts it"
+    )
     func tamperingNoticedAtStart() async throws {
         let daemon = try await populated()
         #expect(daemon.stop() == 0)
@@ -58,7 +63,8 @@ struct AuditorTests {
         #expect(checkpoints == ["start", "stop"], "\(checkpoints)")
         // Triggers dropped, one record edited, every hash after it recomputed would still break the
         // last checkpoint; here the content is edited and the hashes are left, as in editedContent.
-        try tamper(daemon, "UPDATE audit SET output = replace(output, '\"recommended\"', '\"not-eligible\"') WHERE seq = 7")
+        try tamper(
+            daemon, "UPDATE audit SET output = replace(output, '\"recommended\"', '\"not-eligible\"') WHERE seq = 7")
         await #expect(throws: HarnessError.self) { try await daemon.start() }
         #expect(daemon.log.contains("append-only triggers missing"), "\(daemon.log.suffix(2000))")
         #expect(daemon.log.contains("not starting"))
@@ -99,7 +105,9 @@ struct AuditorTests {
         let daemon = try await populated()
         defer { daemon.stop() }
         let head = try await verify(daemon).head!
-        try tamper(daemon, "DELETE FROM audit_subjects WHERE seq >= \(head.seq - 2); DELETE FROM audit WHERE seq >= \(head.seq - 2)")
+        try tamper(
+            daemon,
+            "DELETE FROM audit_subjects WHERE seq >= \(head.seq - 2); DELETE FROM audit WHERE seq >= \(head.seq - 2)")
         #expect(try await verify(daemon).status == "ok", "a cut at the end leaves a consistent chain")
         let result = try await verify(daemon, against: "\(head.seq):\(head.hash)")
         #expect(result.status == "broken")
@@ -112,7 +120,9 @@ struct AuditorTests {
         #expect(daemon.log.contains("no checkpoint logged"))
     }
 
-    @Test("rules impact: none for the same rules; the changed patients when a criterion changes, even when the candidate's own tests fail")
+    @Test(
+        "rules impact: none for the same rules; the changed patients when a criterion changes, even when the candidate's own tests fail"
+    )
     func impact() async throws {
         let daemon = try DaemonHarness()
         try await daemon.start()
@@ -142,10 +152,16 @@ struct AuditorTests {
         #expect(impact.changed.map(\.patientId) == ["IMP-1"])
         #expect(impact.problems?.contains { $0.contains("pack-test-failed") } == true, "\(impact.problems ?? [])")
         #expect(sameImpact.problems == nil)
-        #expect(impact.changed.first?.changes.contains { $0.id == "nivolumab-ipilimumab" && $0.from == "recommended" && $0.to == "not-eligible" } == true,
-                "\(impact.changed)")
+        #expect(
+            impact.changed.first?.changes.contains {
+                $0.id == "nivolumab-ipilimumab" && $0.from == "recommended" && $0.to == "not-eligible"
+            } == true,
+            "\(impact.changed)")
         // Nothing changed in the running daemon.
-        #expect(try await daemon.getJSON(EvaluationV1.self, "/v1/patients/IMP-1/recommendations").options.first { $0.id == "nivolumab-ipilimumab" }?.status == "recommended")
+        #expect(
+            try await daemon.getJSON(EvaluationV1.self, "/v1/patients/IMP-1/recommendations").options.first {
+                $0.id == "nivolumab-ipilimumab"
+            }?.status == "recommended")
     }
 }
 

@@ -76,7 +76,9 @@ final class DaemonHarness: @unchecked Sendable {
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         environment.merge(self.environment) { $1 }
         process.environment = environment
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.standardOutput = log
@@ -85,7 +87,9 @@ final class DaemonHarness: @unchecked Sendable {
         self.process = process
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            if !process.isRunning { throw HarnessError("pathwayd exited with \(process.terminationStatus):\n\(self.log)") }
+            if !process.isRunning {
+                throw HarnessError("pathwayd exited with \(process.terminationStatus):\n\(self.log)")
+            }
             if let response = try? await client.request("GET", "/v1/health"), response.status == 200 {
                 return
             }
@@ -174,4 +178,3 @@ final class DaemonHarness: @unchecked Sendable {
 func json(_ response: PathwayClient.Response) throws -> JSONValue {
     try JSONDecoder().decode(JSONValue.self, from: Data(response.body))
 }
-

@@ -44,7 +44,8 @@ struct EndToEndTests {
                 // Reading a patient's facts is a view too, but holds no evaluation to replay.
                 let full = try await daemon.getJSON(AuditRecordV1.self, "/v1/audit/decisions/\(record.decisionId)")
                 if full.output?.at("patientState") != nil { continue }
-                let response = try await daemon.request("POST", "/v1/audit/decisions/\(record.decisionId)/replay", body: [])
+                let response = try await daemon.request(
+                    "POST", "/v1/audit/decisions/\(record.decisionId)/replay", body: [])
                 #expect(response.status == 200, "\(record.action) \(record.decisionId): \(response.text)")
                 guard response.status == 200 else { continue }
                 let result = try JSONDecoder().decode(ReplayResultV1.self, from: Data(response.body))

@@ -7,16 +7,21 @@ import Testing
 
 @Suite("Refusals and batches are bounded", .serialized)
 struct BoundedWritesTests {
-    @Test("an id over the contract's limits is refused before any record; refusals beyond the per-uid limit are only counted")
+    @Test(
+        "an id over the contract's limits is refused before any record; refusals beyond the per-uid limit are only counted"
+    )
     func refusalsAreBounded() async throws {
-        let daemon = try DaemonHarness(roles: """
-              admin: { users: ["@self"] }
-            """, limits: "refusalsPerMinute: 5")
+        let daemon = try DaemonHarness(
+            roles: """
+                  admin: { users: ["@self"] }
+                """, limits: "refusalsPerMinute: 5")
         try await daemon.start()
         defer { daemon.stop() }
         let long = String(repeating: "A", count: 10_000)
-        for path in ["/v1/patients/\(long)", "/v1/patients/\(String(repeating: "B", count: 65))/recommendations",
-                     "/v1/patients/bad%20id", "/v1/audit/decisions/\(String(repeating: "x", count: 129))"] {
+        for path in [
+            "/v1/patients/\(long)", "/v1/patients/\(String(repeating: "B", count: 65))/recommendations",
+            "/v1/patients/bad%20id", "/v1/audit/decisions/\(String(repeating: "x", count: 129))",
+        ] {
             let response = try await daemon.get(path)
             #expect(response.status == 400, "\(path.prefix(40)): \(response.status)")
             #expect(response.text.contains("\"code\":\"invalid-request\""))
@@ -46,7 +51,9 @@ final class RawConnection {
             for (index, byte) in path.utf8.enumerated() where index < buffer.count - 1 { buffer[index] = byte }
         }
         let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard status == 0 else { close(fd); throw HarnessError("connect failed: \(errno)") }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -57,7 +64,8 @@ final class RawConnection {
 
     @discardableResult
     func send(_ text: String) -> Bool {
-        Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == text.utf8.count
+        Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            == text.utf8.count
     }
 
     /// What the daemon sent before closing (or within the receive timeout).
@@ -88,8 +96,11 @@ struct ConnectionPolicyTests {
         #expect(answer.contains("too-many-connections"))
         let health = try run(
             "/usr/bin/setpriv",
-            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "--max-time", "5", "-w", "\n%{http_code}",
-             "--unix-socket", daemon.socket, "http://localhost/v1/health"])
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "--max-time", "5", "-w",
+                "\n%{http_code}",
+                "--unix-socket", daemon.socket, "http://localhost/v1/health",
+            ])
         #expect(health.output.hasSuffix("\n200"), "\(health.output) \(health.errors)")
         _ = held
     }
@@ -100,7 +111,8 @@ struct ConnectionPolicyTests {
         try await daemon.start()
         defer { daemon.stop() }
         let slow = try RawConnection(path: daemon.socket)
-        slow.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+        slow.send(
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
         let start = Date()
         var closed = false
         for _ in 0..<8 {
@@ -117,7 +129,9 @@ struct ConnectionPolicyTests {
 
 @Suite("HTTP edges", .serialized)
 struct HTTPEdgeTests {
-    @Test("parser refusals and bad chunk sizes are 400 in the contract's shape; HTTP/1.0 without keep-alive is closed; a deleted socket stops the daemon")
+    @Test(
+        "parser refusals and bad chunk sizes are 400 in the contract's shape; HTTP/1.0 without keep-alive is closed; a deleted socket stops the daemon"
+    )
     func edges() async throws {
         let daemon = try DaemonHarness()
         try await daemon.start()
@@ -127,7 +141,8 @@ struct HTTPEdgeTests {
             return connection.readAll()
         }
         let chunk = try exchange(
-            "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n")
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n"
+        )
         #expect(chunk.hasPrefix("HTTP/1.1 400"), "\(chunk)")
         #expect(chunk.contains("\"code\":\"invalid-request\""))
         let garbage = try exchange("GARBAGE\r\n\r\n")
@@ -137,7 +152,8 @@ struct HTTPEdgeTests {
         let start = Date()
         let old = try exchange("GET /v1/health HTTP/1.0\r\n\r\n")
         #expect(old.contains("200 OK"))
-        #expect(Date().timeIntervalSince(start) < 5, "an HTTP/1.0 connection without keep-alive is closed after the answer")
+        #expect(
+            Date().timeIntervalSince(start) < 5, "an HTTP/1.0 connection without keep-alive is closed after the answer")
         // The socket file deleted: the daemon notices, logs it and stops with status 1.
         unlink(daemon.socket)
         let status = daemon.waitForExit(seconds: 15)

@@ -2,8 +2,8 @@ import Foundation
 import Glibc
 import PathwayAPI
 import PathwayClient
-import Synchronization
 import PathwayTestSupport
+import Synchronization
 import Testing
 
 /// The daemon as the ops engineer runs it: roles, signals, crashes, reloads, systemd.
@@ -20,22 +20,31 @@ struct OperationsTests {
         func asNobody(_ arguments: [String]) throws -> Run {
             try run(
                 "/usr/bin/setpriv",
-                ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "-w", "\n%{http_code}",
-                 "--unix-socket", daemon.socket] + arguments)
+                [
+                    "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "-w", "\n%{http_code}",
+                    "--unix-socket", daemon.socket,
+                ] + arguments)
         }
         let health = try asNobody(["http://localhost/v1/health"])
         #expect(health.output.hasSuffix("\n200"), "\(health.output) \(health.errors)")
         let before = try daemon.sql("SELECT count(*) FROM audit WHERE action = 'denied'")
-        for path in ["/v1/patients/ROLE-1", "/v1/patients/ROLE-1/recommendations", "/v1/audit/verify", "/v1/rules", "/v1/metrics"] {
+        for path in [
+            "/v1/patients/ROLE-1", "/v1/patients/ROLE-1/recommendations", "/v1/audit/verify", "/v1/rules",
+            "/v1/metrics",
+        ] {
             let refused = try asNobody(["http://localhost" + path])
             #expect(refused.output.hasSuffix("\n403"), "\(path): \(refused.output)")
             #expect(refused.output.contains("\"code\":\"forbidden\""))
         }
-        let post = try asNobody(["-X", "POST", "-H", "Content-Type: application/json", "--data", "{}", "http://localhost/v1/events"])
+        let post = try asNobody([
+            "-X", "POST", "-H", "Content-Type: application/json", "--data", "{}", "http://localhost/v1/events",
+        ])
         #expect(post.output.hasSuffix("\n403"))
         #expect(before == ["0"])
         #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'denied' AND actor_uid = 65534") == ["6"])
-        #expect(try daemon.sql("SELECT patient_id FROM audit WHERE action = 'denied' AND input LIKE '%recommendations%'") == ["ROLE-1"])
+        #expect(
+            try daemon.sql("SELECT patient_id FROM audit WHERE action = 'denied' AND input LIKE '%recommendations%'")
+                == ["ROLE-1"])
         // Roles by group: a clinician by group id reads the patient.
         #expect(try await daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify").status == "ok")
     }
@@ -57,8 +66,10 @@ struct OperationsTests {
         try await daemon.postNDJSON(pleuralPatient("GRP-1"))
         let asNobody = try run(
             "/usr/bin/setpriv",
-            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "-w", "\n%{http_code}",
-             "--unix-socket", daemon.socket, "http://localhost/v1/patients/GRP-1/recommendations"])
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "-w", "\n%{http_code}",
+                "--unix-socket", daemon.socket, "http://localhost/v1/patients/GRP-1/recommendations",
+            ])
         #expect(asNobody.output.hasSuffix("\n200"), "\(asNobody.output)")
         // root is not a clinician here.
         #expect(try await daemon.get("/v1/patients/GRP-1").status == 403)
@@ -78,7 +89,9 @@ struct OperationsTests {
         try second.run()
         second.waitUntilExit()
         #expect(second.terminationStatus != 0)
-        #expect(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("another pathwayd"))
+        #expect(
+            String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains(
+                "another pathwayd"))
         #expect(try await daemon.get("/v1/health").status == 200, "the first daemon must keep its socket")
 
         #expect(daemon.stop() == 0)
@@ -99,9 +112,18 @@ struct OperationsTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let cases = [
-            ("socket: { path: /tmp/x.sock, mdoe: \"0660\" }\ndatabase: { path: /tmp/x.db }\nrules: { directory: Rules }\nroles: {}\n", "socket.mdoe"),
-            ("socket: { path: /tmp/x.sock }\ndatabase: { path: /tmp/x.db, synchronous: off }\nrules: { directory: Rules }\nroles: {}\n", "database.synchronous"),
-            ("socket: { path: /tmp/x.sock }\ndatabase: { path: /tmp/x.db }\nrules: { directory: Rules }\nroles: { doctor: { users: [a] } }\n", "roles.doctor"),
+            (
+                "socket: { path: /tmp/x.sock, mdoe: \"0660\" }\ndatabase: { path: /tmp/x.db }\nrules: { directory: Rules }\nroles: {}\n",
+                "socket.mdoe"
+            ),
+            (
+                "socket: { path: /tmp/x.sock }\ndatabase: { path: /tmp/x.db, synchronous: off }\nrules: { directory: Rules }\nroles: {}\n",
+                "database.synchronous"
+            ),
+            (
+                "socket: { path: /tmp/x.sock }\ndatabase: { path: /tmp/x.db }\nrules: { directory: Rules }\nroles: { doctor: { users: [a] } }\n",
+                "roles.doctor"
+            ),
         ]
         for (yaml, field) in cases {
             let path = directory + "/c.yaml"
@@ -114,7 +136,8 @@ struct OperationsTests {
 
     @Test("Config/development.yaml is the embedded development default")
     func developmentDefaults() async throws {
-        let file = try String(contentsOf: repositoryRoot.appendingPathComponent("Config/development.yaml"), encoding: .utf8)
+        let file = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("Config/development.yaml"), encoding: .utf8)
         let printed = try run(binaries.appendingPathComponent("pathwayd").path, ["--print-config"])
         let fromFile = try run(
             binaries.appendingPathComponent("pathwayd").path,
@@ -141,10 +164,14 @@ struct OperationsTests {
         let stopping = listener.receive(until: { $0.contains("STOPPING=1") })
         #expect(stopping.contains { $0.contains("STOPPING=1") })
         #expect(daemon.stop() == 0)
-        #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'rules-reload' AND input LIKE '%SIGHUP%'") == ["1"])
+        #expect(
+            try daemon.sql("SELECT count(*) FROM audit WHERE action = 'rules-reload' AND input LIKE '%SIGHUP%'") == [
+                "1"
+            ])
     }
 
-    @Test("reload of a broken rules set under load: refused with file and line, no request fails, the running set stays")
+    @Test(
+        "reload of a broken rules set under load: refused with file and line, no request fails, the running set stays")
     func reloadUnderLoad() async throws {
         let daemon = try DaemonHarness(copyRules: true)
         try await daemon.start()
@@ -163,7 +190,9 @@ struct OperationsTests {
                                 do {
                                     let response = try await client.request(
                                         "POST", "/v1/events", body: try encode(event), contentType: "application/json")
-                                    if response.status == 200 { state.acknowledged.withLock { $0 += 1 } } else {
+                                    if response.status == 200 {
+                                        state.acknowledged.withLock { $0 += 1 }
+                                    } else {
                                         state.failures.withLock { $0.append("\(response.status) \(response.text)") }
                                     }
                                 } catch { state.failures.withLock { $0.append("\(error)") } }
@@ -186,7 +215,8 @@ struct OperationsTests {
         try FileManager.default.removeItem(at: broken)
         // A valid change (a comment appended to a pack): the set reloads and the revision changes.
         let pack = daemon.rulesDirectory.appendingPathComponent("staging.yaml")
-        try (try String(contentsOf: pack, encoding: .utf8) + "\n# reviewed\n").write(to: pack, atomically: true, encoding: .utf8)
+        try (try String(contentsOf: pack, encoding: .utf8) + "\n# reviewed\n").write(
+            to: pack, atomically: true, encoding: .utf8)
         let accepted = try await daemon.request("POST", "/v1/rules/reload", body: [])
         try await Task.sleep(for: .microseconds(300_000))
         state.stop.store(true, ordering: .relaxed)
@@ -205,11 +235,12 @@ struct OperationsTests {
 
     @Test("a user, group or socket group the system does not have is refused at start, by name")
     func unknownNamesRefused() async throws {
-        let daemon = try DaemonHarness(roles: """
-              clinician: { users: [no-such-clinician] }
-              auditor:   { groups: [no-such-group] }
-              admin:     { users: ["@self"] }
-            """)
+        let daemon = try DaemonHarness(
+            roles: """
+                  clinician: { users: [no-such-clinician] }
+                  auditor:   { groups: [no-such-group] }
+                  admin:     { users: ["@self"] }
+                """)
         await #expect(throws: HarnessError.self) { try await daemon.start() }
         #expect(daemon.log.contains("roles.clinician.users: no-such-clinician"), "\(daemon.log)")
         #expect(daemon.log.contains("roles.auditor.groups: no-such-group"))
@@ -218,10 +249,11 @@ struct OperationsTests {
 
     @Test("a role account outside the socket's group is named in a warning at start")
     func roleAccountsWithoutSocketAccess() async throws {
-        let daemon = try DaemonHarness(roles: """
-              clinician: { users: [nobody] }
-              admin:     { users: ["@self"] }
-            """, socketGroup: "root")
+        let daemon = try DaemonHarness(
+            roles: """
+                  clinician: { users: [nobody] }
+                  admin:     { users: ["@self"] }
+                """, socketGroup: "root")
         try await daemon.start()
         #expect(daemon.stop() == 0)
         #expect(daemon.log.contains("cannot connect: nobody (clinician)"), "\(daemon.log.prefix(600))")
@@ -291,7 +323,8 @@ struct OperationsTests {
                                         "POST", "/v1/events", body: body, contentType: "application/json")
                                 else { continue }
                                 if response.status == 200,
-                                    let result = try? JSONDecoder().decode(EventResultV1.self, from: Data(response.body))
+                                    let result = try? JSONDecoder().decode(
+                                        EventResultV1.self, from: Data(response.body))
                                 {
                                     state.acknowledged.withLock { $0.append((result.eventId, result.decisionId)) }
                                 }
@@ -303,7 +336,9 @@ struct OperationsTests {
             // Until enough is acknowledged to make the check meaningful (a loaded machine is slow),
             // then a little longer, so the kill lands mid-flight.
             let deadline = Date().addingTimeInterval(30)
-            while state.acknowledged.withLock({ $0.count }) < 30, Date() < deadline { try await Task.sleep(for: .microseconds(20_000)) }
+            while state.acknowledged.withLock({ $0.count }) < 30, Date() < deadline {
+                try await Task.sleep(for: .microseconds(20_000))
+            }
             try await Task.sleep(for: .milliseconds(cycle * 150))
             daemon.crash()
             state.stop.store(true, ordering: .relaxed)
@@ -335,7 +370,9 @@ final class NotifyListener: @unchecked Sendable {
             for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0 else { throw HarnessError("bind \(path): \(errno)") }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)

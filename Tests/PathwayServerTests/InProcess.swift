@@ -101,12 +101,15 @@ final class InProcessDaemon: Sendable {
             _ method: HTTPRequest.Method, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
             as roles: [Role] = Role.grantable, uid: UInt32 = 4242
         ) async throws -> Answer {
-            var headers: HTTPFields = [TestCallers.roles: roles.map(\.rawValue).joined(separator: ","),
-                                       TestCallers.uid: String(uid)]
+            var headers: HTTPFields = [
+                TestCallers.roles: roles.map(\.rawValue).joined(separator: ","),
+                TestCallers.uid: String(uid),
+            ]
             if let contentType { headers[.contentType] = contentType }
             let response = try await client.execute(
                 uri: path, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) })
-            return Answer(status: Int(response.status.code), body: Array(buffer: response.body), headers: response.headers)
+            return Answer(
+                status: Int(response.status.code), body: Array(buffer: response.body), headers: response.headers)
         }
 
         @discardableResult

@@ -87,8 +87,10 @@ struct PolicyTests {
         let harness = try InProcessDaemon()
         try await harness.run { daemon in
             let long = String(repeating: "A", count: 65)
-            for path in ["/v1/patients/\(long)", "/v1/patients/a%20b/recommendations",
-                         "/v1/audit/decisions/\(String(repeating: "d", count: 129))"] {
+            for path in [
+                "/v1/patients/\(long)", "/v1/patients/a%20b/recommendations",
+                "/v1/audit/decisions/\(String(repeating: "d", count: 129))",
+            ] {
                 // No role at all: the identifier is refused first, so nothing is recorded.
                 let answer = try await daemon.get(path, as: [])
                 #expect(answer.status == 400, "\(path): \(answer.text)")

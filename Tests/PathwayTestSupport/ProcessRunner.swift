@@ -7,7 +7,9 @@ public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComp
 /// Where `swift build` put the binaries the tests run: beside the test bundle, or `.build/debug`.
 public let binaries: URL = {
     let bundle = Bundle.main.bundleURL
-    let candidates = [bundle.deletingLastPathComponent(), bundle, repositoryRoot.appendingPathComponent(".build/debug")]
+    let candidates = [
+        bundle.deletingLastPathComponent(), bundle, repositoryRoot.appendingPathComponent(".build/debug"),
+    ]
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("pathwayd").path) }
         ?? candidates[2]
 }()

@@ -21,7 +21,10 @@ let now = Instant(millisecondsSinceEpoch: 1_780_272_000_000)
 /// Compiles the rules before fuzzing starts, so that libFuzzer's leak check per input does not
 /// count the rule set, which lives for the whole run.
 @_cdecl("LLVMFuzzerInitialize")
-public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+public func initialize(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
     _ = rules
     return 0
 }

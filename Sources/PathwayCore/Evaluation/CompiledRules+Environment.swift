@@ -98,7 +98,10 @@ extension CompiledRules {
         }
     }
 
-    private func stage(_ tables: [StagingTable], groupSlot: Int, editionSlot: Int, fromSlot: Int, _ evaluator: inout ExpressionEvaluator) {
+    private func stage(
+        _ tables: [StagingTable], groupSlot: Int, editionSlot: Int, fromSlot: Int,
+        _ evaluator: inout ExpressionEvaluator
+    ) {
         let names = ["staging.edition", "staging.t", "staging.n", "staging.m"]
         let read = names.map { slots.index[$0].flatMap { evaluator.environment.values[$0] } }
         guard case .word(let edition)? = read[0], case .word(let t)? = read[1], case .word(let n)? = read[2],
@@ -110,12 +113,16 @@ extension CompiledRules {
         }
         evaluator.environment.values[editionSlot] = .word(edition)
         evaluator.environment.values[fromSlot] = .word("\(t) \(n) \(m)")
-        let row = tables.first { $0.edition == edition }?.rows.first { $0.t.contains(t) && $0.n.contains(n) && $0.m.contains(m) }
+        let row = tables.first { $0.edition == edition }?.rows.first {
+            $0.t.contains(t) && $0.n.contains(n) && $0.m.contains(m)
+        }
         if let row {
             evaluator.environment.values[groupSlot] = .word(row.group)
         } else {
             // TX or NX without M1: the group cannot be decided until T or N is assessed.
-            let undecided = [("staging.t", t == "TX"), ("staging.n", n == "NX")].filter(\.1).compactMap { slots.index[$0.0] }
+            let undecided = [("staging.t", t == "TX"), ("staging.n", n == "NX")].filter(\.1).compactMap {
+                slots.index[$0.0]
+            }
             evaluator.environment.missingBehind[groupSlot] = undecided.isEmpty ? [groupSlot] : undecided
         }
     }

@@ -7,7 +7,8 @@ extension CompiledRules {
     /// it with sorted keys for the same bytes). Never throws: what cannot be decided is `unknown`,
     /// and listed.
     public func evaluate(_ facts: PatientFacts, context: EvaluationContext) -> EvaluationV1 {
-        var run = EvaluationRun(rules: self, evaluator: ExpressionEvaluator(environment: environment(facts, context: context)))
+        var run = EvaluationRun(
+            rules: self, evaluator: ExpressionEvaluator(environment: environment(facts, context: context)))
         var document = run.document(context)
         if !facts.future.isEmpty {
             document.future = facts.future.map {
@@ -129,9 +130,10 @@ struct EvaluationRun {
             missing = names(unchecked)
             for name in missing { missingData[name, default: []].insert(option.id) }
             if !uncheckedTexts.isEmpty {
-                cautions.append(CautionV1(
-                    text: "Not yet recorded — check before starting: " + uncheckedTexts.joined(separator: "; "),
-                    cite: "safety gates and agent contraindications (Rules/agents.yaml, Rules/safety.yaml)"))
+                cautions.append(
+                    CautionV1(
+                        text: "Not yet recorded — check before starting: " + uncheckedTexts.joined(separator: "; "),
+                        cite: "safety gates and agent contraindications (Rules/agents.yaml, Rules/safety.yaml)"))
             }
             for (condition, caution) in option.considerIf {
                 switch evaluator.evaluate(condition.expr).bool {
@@ -145,7 +147,8 @@ struct EvaluationRun {
                 }
             }
         }
-        for (condition, caution) in option.cautions where condition.map({ evaluator.evaluate($0.expr).bool == true }) ?? true {
+        for (condition, caution) in option.cautions
+        where condition.map({ evaluator.evaluate($0.expr).bool == true }) ?? true {
             cautions.append(caution)
         }
         return OptionV1(
@@ -155,7 +158,8 @@ struct EvaluationRun {
 
     /// The option's priority, kept in `rank` until `rank(_:)` turns priorities into ranks.
     private mutating func priority(_ option: Option) -> Int {
-        for (condition, value) in option.priority where condition.map({ evaluator.evaluate($0.expr).bool == true }) ?? true {
+        for (condition, value) in option.priority
+        where condition.map({ evaluator.evaluate($0.expr).bool == true }) ?? true {
             return value
         }
         return 50
@@ -165,7 +169,11 @@ struct EvaluationRun {
     private func rank(_ options: inout [OptionV1]) {
         let ranked = options.indices
             .filter { ["recommended", "consider"].contains(options[$0].status) }
-            .sorted { (order(options[$0].status), options[$0].rank ?? 50, $0) < (order(options[$1].status), options[$1].rank ?? 50, $1) }
+            .sorted {
+                (order(options[$0].status), options[$0].rank ?? 50, $0) < (
+                    order(options[$1].status), options[$1].rank ?? 50, $1
+                )
+            }
         for index in options.indices { options[index].rank = nil }
         for (position, index) in ranked.enumerated() { options[index].rank = position + 1 }
     }
@@ -176,7 +184,9 @@ struct EvaluationRun {
     mutating func check(_ condition: Condition, text: String) -> (Outcome, ReasonV1) {
         evaluator.trace.removeAll(keepingCapacity: true)
         let outcome = evaluator.evaluate(condition.expr)
-        return (outcome, ReasonV1(text: text, result: outcome.result, condition: condition.source, values: traceValues()))
+        return (
+            outcome, ReasonV1(text: text, result: outcome.result, condition: condition.source, values: traceValues())
+        )
     }
 
     /// The facts the last condition read, each once, in reading order (`now` left out).
@@ -185,16 +195,19 @@ struct EvaluationRun {
         var seen: [Int] = []
         for slot in evaluator.trace where slot != rules.nowSlot && !seen.contains(slot) {
             seen.append(slot)
-            values.append(FactValueV1(fact: rules.slots.names[slot], value: evaluator.environment.values[slot]?.json ?? .null))
+            values.append(
+                FactValueV1(fact: rules.slots.names[slot], value: evaluator.environment.values[slot]?.json ?? .null))
         }
         return values.isEmpty ? nil : values
     }
 
     /// Names missing facts, without repeats, in name order.
     func names(_ missing: [Int]) -> [String] {
-        Set(missing.map { slot in
-            slot >= 0 ? rules.slots.names[slot] : TreatmentField.allCases[-slot - 1].factName
-        }).sorted()
+        Set(
+            missing.map { slot in
+                slot >= 0 ? rules.slots.names[slot] : TreatmentField.allCases[-slot - 1].factName
+            }
+        ).sorted()
     }
 
     mutating func note(_ missing: [Int], neededBy: String) {
@@ -209,7 +222,9 @@ struct EvaluationRun {
         for output in rules.outputs {
             defer {
                 if let caution = output.caution, case .object(var object)? = document[output.key] {
-                    object["caution"] = .object(["text": .string(caution.text), "cite": caution.cite.map(JSONValue.string) ?? .null])
+                    object["caution"] = .object([
+                        "text": .string(caution.text), "cite": caution.cite.map(JSONValue.string) ?? .null,
+                    ])
                     document[output.key] = .object(object)
                 }
             }
@@ -222,18 +237,22 @@ struct EvaluationRun {
                 if let method { object["method"] = .string(method) }
                 document[output.key] = .object(object)
             case .score(let slot, let classSlot, let classKey):
-                var object: [String: JSONValue] = [classKey: values[classSlot]?.json ?? .null, "value": values[slot]?.json ?? .null]
+                var object: [String: JSONValue] = [
+                    classKey: values[classSlot]?.json ?? .null, "value": values[slot]?.json ?? .null,
+                ]
                 if evaluator.environment.notApplicable.contains(slot) {
                     object["applies"] = .bool(false)
                 } else if values[slot] == nil, let range = evaluator.environment.scoreRanges[slot] {
                     object["range"] = .array([.number(range.low), .number(range.high)])
-                    object["missing"] = .array(names(evaluator.environment.missingBehind[slot] ?? []).map(JSONValue.string))
+                    object["missing"] = .array(
+                        names(evaluator.environment.missingBehind[slot] ?? []).map(JSONValue.string))
                 }
                 document[output.key] = .object(object)
             case .stage(let group, let edition, let from):
                 guard values[edition] != nil else { document[output.key] = .null; continue }
                 document[output.key] = .object([
-                    "group": values[group]?.json ?? .null, "edition": values[edition]!.json, "from": values[from]?.json ?? .null,
+                    "group": values[group]?.json ?? .null, "edition": values[edition]!.json,
+                    "from": values[from]?.json ?? .null,
                 ])
             }
         }

@@ -9,13 +9,21 @@ struct TrialResult {
     var reasons: [ReasonV1] {
         let trial = document
         let passing = trial.criteria.reduce(0) { $0 + ($1.result == "pass" ? 1 : 0) }
-        var reasons = [ReasonV1(
-            text: "Trial \(trial.acronym ?? trial.id): \(trial.status), \(passing) of \(trial.criteria.count) criteria met; recruitment \(trial.recruitment)",
-            result: outcome.result)]
+        var reasons = [
+            ReasonV1(
+                text:
+                    "Trial \(trial.acronym ?? trial.id): \(trial.status), \(passing) of \(trial.criteria.count) criteria met; recruitment \(trial.recruitment)",
+                result: outcome.result)
+        ]
         for criterion in trial.criteria where criterion.result != "pass" {
-            reasons.append(ReasonV1(text: "\(criterion.kind) \(criterion.id): \(criterion.text) — \(criterion.reason)", result: criterion.result))
+            reasons.append(
+                ReasonV1(
+                    text: "\(criterion.kind) \(criterion.id): \(criterion.text) — \(criterion.reason)",
+                    result: criterion.result))
         }
-        if !isRecruiting { reasons.append(ReasonV1(text: "Trial is not recruiting (\(trial.recruitment))", result: "fail")) }
+        if !isRecruiting {
+            reasons.append(ReasonV1(text: "Trial is not recruiting (\(trial.recruitment))", result: "fail"))
+        }
         return reasons
     }
 
@@ -54,7 +62,9 @@ extension EvaluationRun {
                 case .unknown(let m):
                     missing += m
                     let named = names(m)
-                    reason = named.isEmpty ? "Cannot be decided from the recorded facts" : "Not recorded: \(named.joined(separator: ", "))"
+                    reason =
+                        named.isEmpty
+                        ? "Cannot be decided from the recorded facts" : "Not recorded: \(named.joined(separator: ", "))"
                 case .known:
                     reason = describe(values) ?? (criterion.kind == .inclusion ? "Holds" : "Does not apply")
                 }
@@ -63,9 +73,10 @@ extension EvaluationRun {
                 reason = "No rule"
             }
             outcomes.append(result)
-            criteria.append(CriterionV1(
-                id: criterion.id, kind: criterion.kind.rawValue, text: criterion.text, result: result.result,
-                reason: reason, cite: criterion.cite, values: values))
+            criteria.append(
+                CriterionV1(
+                    id: criterion.id, kind: criterion.kind.rawValue, text: criterion.text, result: result.result,
+                    reason: reason, cite: criterion.cite, values: values))
         }
         let verdict = Outcome.all(outcomes)
         let status: String =

@@ -67,7 +67,11 @@ struct ExpressionEvaluator {
             var result: Outcome = any ? .false : .true
             for item in items {
                 let hit: Outcome
-                if case .known(.word(let word)) = evaluate(item) { hit = .known(.bool(agents.contains(word))) } else { hit = .unknown([]) }
+                if case .known(.word(let word)) = evaluate(item) {
+                    hit = .known(.bool(agents.contains(word)))
+                } else {
+                    hit = .unknown([])
+                }
                 result = any ? Outcome.either(result, hit) : Outcome.both(result, hit)
             }
             return result

@@ -20,7 +20,9 @@ public enum EventDecoder {
         }
         let occurredText = try envelope.string("occurredAt")!
         let occurredAt: Instant
-        do { occurredAt = try Instant.parse(occurredText) } catch { throw envelope.invalid("occurredAt", error.message) }
+        do { occurredAt = try Instant.parse(occurredText) } catch {
+            throw envelope.invalid("occurredAt", error.message)
+        }
         let source = try envelope.string("source", required: false)
         let data = envelope.raw("data") ?? .object([:])
         try envelope.finish()
@@ -123,14 +125,22 @@ public enum EventDecoder {
             _ = try r.string("note", required: false)
             return .progression
         case "tumor-board":
-            set("tumor-board.resectability", try r.word("resectability", in: Vocabulary.resectability, required: false).map(FactValue.word))
+            set(
+                "tumor-board.resectability",
+                try r.word("resectability", in: Vocabulary.resectability, required: false).map(FactValue.word))
             for flag in Event.tumorBoardFlags { set("tumor-board.\(flag)", try r.bool(flag).map(FactValue.bool)) }
-            guard !facts.isEmpty else { throw r.invalid("resectability", "a tumor-board event needs at least one verdict") }
+            guard !facts.isEmpty else {
+                throw r.invalid("resectability", "a tumor-board event needs at least one verdict")
+            }
         case "assessment":
-            set("assessment.lifeExpectancyMonths", try r.number("lifeExpectancyMonths", in: 0...600, required: false).map(FactValue.number))
+            set(
+                "assessment.lifeExpectancyMonths",
+                try r.number("lifeExpectancyMonths", in: 0...600, required: false).map(FactValue.number))
             set("assessment.measurableDisease", try r.bool("measurableDisease").map(FactValue.bool))
             set("assessment.consentCapable", try r.bool("consentCapable").map(FactValue.bool))
-            guard !facts.isEmpty else { throw r.invalid("lifeExpectancyMonths", "an assessment event needs at least one finding") }
+            guard !facts.isEmpty else {
+                throw r.invalid("lifeExpectancyMonths", "an assessment event needs at least one finding")
+            }
         case "preference":
             let what = try r.word("declines", in: Vocabulary.declinable)!
             set("preference.\(what)", try r.word("status", in: Vocabulary.preferenceStatuses).map(FactValue.word))
@@ -149,7 +159,9 @@ public enum EventDecoder {
         kps == 0 ? 5 : (109 - kps) / 20
     }
 
-    private static func decodeDiagnosis(_ r: inout FieldReader, into facts: inout [String: FactValue]) throws(EventValidationError) {
+    private static func decodeDiagnosis(_ r: inout FieldReader, into facts: inout [String: FactValue])
+        throws(EventValidationError)
+    {
         let cancer = try r.word("cancer", in: Vocabulary.cancers)!
         facts["diagnosis.cancer"] = .word(cancer)
         let mesothelioma = cancer.hasSuffix("mesothelioma")
@@ -164,24 +176,34 @@ public enum EventDecoder {
             facts["diagnosis.histology"] = .word(histology)
         }
         if let confirmed = try r.bool("histologyConfirmed") { facts["diagnosis.histologyConfirmed"] = .bool(confirmed) }
-        if let neType = try r.word("neType", in: Vocabulary.neTypes, required: false) { facts["diagnosis.neType"] = .word(neType) }
+        if let neType = try r.word("neType", in: Vocabulary.neTypes, required: false) {
+            facts["diagnosis.neType"] = .word(neType)
+        }
         if let percent = try r.number("neComponentPercent", in: 0...100, required: false) {
             facts["diagnosis.neComponentPercent"] = .number(percent)
         }
         if let site = try r.word("primarySite", in: Vocabulary.primarySites, required: false) {
             facts["diagnosis.primarySite"] = .word(site)
         }
-        if let metastatic = try r.bool("metastaticAtDiagnosis") { facts["diagnosis.metastaticAtDiagnosis"] = .bool(metastatic) }
-        if let diagnosedAt = try r.date("diagnosedAt", required: false) { facts["diagnosis.diagnosedAt"] = .instant(Instant(diagnosedAt)) }
+        if let metastatic = try r.bool("metastaticAtDiagnosis") {
+            facts["diagnosis.metastaticAtDiagnosis"] = .bool(metastatic)
+        }
+        if let diagnosedAt = try r.date("diagnosedAt", required: false) {
+            facts["diagnosis.diagnosedAt"] = .instant(Instant(diagnosedAt))
+        }
     }
 
-    private static func decodeLab(_ r: inout FieldReader, into facts: inout [String: FactValue]) throws(EventValidationError) {
+    private static func decodeLab(_ r: inout FieldReader, into facts: inout [String: FactValue])
+        throws(EventValidationError)
+    {
         let test = try r.word("test", in: Vocabulary.labTests)!
         let value = try r.number("value")!
         let unit = try r.string("unit")!
         let units = Vocabulary.labUnits[test] ?? []
         guard let factor = units.first(where: { $0.unit == unit })?.factor else {
-            throw r.invalid("unit", "\"\(unit)\" is not a unit for \(test); use \(units.map(\.unit).joined(separator: ", "))", code: "invalid-unit")
+            throw r.invalid(
+                "unit", "\"\(unit)\" is not a unit for \(test); use \(units.map(\.unit).joined(separator: ", "))",
+                code: "invalid-unit")
         }
         guard value >= 0 else { throw r.invalid("value", "a \(test) result cannot be negative") }
         let canonical = value * factor

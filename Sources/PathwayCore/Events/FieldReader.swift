@@ -40,21 +40,28 @@ struct FieldReader {
 
     mutating func string(_ key: String, required: Bool = true) throws(EventValidationError) -> String? {
         guard let value = try value(key, required: required) else { return nil }
-        guard case .string(let text) = value else { throw invalid(key, "expected a string, got \(value.typeDescription)") }
+        guard case .string(let text) = value else {
+            throw invalid(key, "expected a string, got \(value.typeDescription)")
+        }
         return text
     }
 
-    mutating func word(_ key: String, in vocabulary: [String], required: Bool = true) throws(EventValidationError) -> String? {
+    mutating func word(_ key: String, in vocabulary: [String], required: Bool = true) throws(EventValidationError)
+        -> String?
+    {
         guard let text = try string(key, required: required) else { return nil }
         guard vocabulary.contains(text) else {
-            throw invalid(key, "\"\(text)\" is not one of \(vocabulary.joined(separator: ", "))", code: "unknown-vocabulary")
+            throw invalid(
+                key, "\"\(text)\" is not one of \(vocabulary.joined(separator: ", "))", code: "unknown-vocabulary")
         }
         return text
     }
 
     mutating func bool(_ key: String, required: Bool = false) throws(EventValidationError) -> Bool? {
         guard let value = try value(key, required: required) else { return nil }
-        guard case .bool(let flag) = value else { throw invalid(key, "expected true or false, got \(value.typeDescription)") }
+        guard case .bool(let flag) = value else {
+            throw invalid(key, "expected true or false, got \(value.typeDescription)")
+        }
         return flag
     }
 
@@ -66,7 +73,10 @@ struct FieldReader {
             throw invalid(key, "expected a number, got \(value.typeDescription)")
         }
         if let range, !range.contains(number) {
-            throw invalid(key, "\(formatNumber(number)) is outside \(formatNumber(range.lowerBound))–\(formatNumber(range.upperBound))")
+            throw invalid(
+                key,
+                "\(formatNumber(number)) is outside \(formatNumber(range.lowerBound))–\(formatNumber(range.upperBound))"
+            )
         }
         return number
     }
@@ -78,7 +88,8 @@ struct FieldReader {
         // Compare as Double first: `Int(_:)` traps on a value outside Int's range (1e19, 1e300).
         guard number.rounded() == number, Double(range.lowerBound) <= number, number <= Double(range.upperBound)
         else {
-            throw invalid(key, "must be an integer \(range.lowerBound)–\(range.upperBound), got \(formatNumber(number))")
+            throw invalid(
+                key, "must be an integer \(range.lowerBound)–\(range.upperBound), got \(formatNumber(number))")
         }
         return Int(number)
     }

@@ -187,7 +187,8 @@ extension Instant {
         default:
             throw TimeParseError(message: "missing UTC offset in \"\(text)\"")
         }
-        let seconds = Int64(date.daysSinceEpoch) * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59))
+        let seconds =
+            Int64(date.daysSinceEpoch) * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59))
             - Int64(offsetMinutes * 60)
         return Instant(millisecondsSinceEpoch: seconds * 1000 + Int64(millis))
     }

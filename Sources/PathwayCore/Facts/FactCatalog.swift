@@ -46,7 +46,9 @@ public enum FactCatalog {
         for kind in Vocabulary.medicationClasses { types["medication.\(kind)"] = .word(Vocabulary.medicationStatuses) }
         for drug in Vocabulary.drugs { types["allergy.\(drug)"] = .word(Vocabulary.presence) }
         for site in Vocabulary.metastasisSites { types["metastasis.\(site)"] = .word(Vocabulary.presence) }
-        for what in Vocabulary.declinable { types["preference.\(what)"] = .word(Vocabulary.preferenceStatuses + ["none"]) }
+        for what in Vocabulary.declinable {
+            types["preference.\(what)"] = .word(Vocabulary.preferenceStatuses + ["none"])
+        }
         return types
     }()
 

@@ -76,7 +76,10 @@ public struct PatientFacts: Sendable, Hashable {
             if retractedBy[event.id] != nil {
                 if case .facts(let facts, _) = event.effect {
                     for (name, value) in facts.sorted(by: { $0.key < $1.key }) {
-                        history.append(.init(fact: name, value: value, occurredAt: event.occurredAt, eventId: event.id, reason: .retracted))
+                        history.append(
+                            .init(
+                                fact: name, value: value, occurredAt: event.occurredAt, eventId: event.id,
+                                reason: .retracted))
                     }
                 }
                 continue
@@ -94,18 +97,24 @@ public struct PatientFacts: Sendable, Hashable {
                     treatments[index].status = record.status
                     treatments[index].lastAt = event.occurredAt
                     treatments[index].eventIds.append(event.id)
-                    if let cycles = record.cycles { treatments[index].cycles = max(cycles, treatments[index].cycles ?? 0) }
+                    if let cycles = record.cycles {
+                        treatments[index].cycles = max(cycles, treatments[index].cycles ?? 0)
+                    }
                 } else {
                     lines[record.lineKey] = treatments.count
-                    treatments.append(TreatmentLine(
-                        kind: record.kind, agents: record.agents.sorted(), setting: record.setting, cycles: record.cycles,
-                        procedure: record.procedure, site: record.site, prophylacticTract: record.prophylacticTract,
-                        status: record.status, startedAt: event.occurredAt, lastAt: event.occurredAt, eventIds: [event.id]))
+                    treatments.append(
+                        TreatmentLine(
+                            kind: record.kind, agents: record.agents.sorted(), setting: record.setting,
+                            cycles: record.cycles,
+                            procedure: record.procedure, site: record.site, prophylacticTract: record.prophylacticTract,
+                            status: record.status, startedAt: event.occurredAt, lastAt: event.occurredAt,
+                            eventIds: [event.id]))
                 }
             case .progression:
                 progressions.append(event.occurredAt)
                 retire("progression", reason: .superseded)
-                current["progression"] = FactEntry(value: .instant(event.occurredAt), occurredAt: event.occurredAt, eventId: event.id)
+                current["progression"] = FactEntry(
+                    value: .instant(event.occurredAt), occurredAt: event.occurredAt, eventId: event.id)
             case .retraction:
                 break
             }
@@ -117,7 +126,8 @@ public struct PatientFacts: Sendable, Hashable {
 
     private mutating func retire(_ name: String, reason: FactHistoryEntry.Reason) {
         guard let old = current.removeValue(forKey: name) else { return }
-        history.append(.init(fact: name, value: old.value, occurredAt: old.occurredAt, eventId: old.eventId, reason: reason))
+        history.append(
+            .init(fact: name, value: old.value, occurredAt: old.occurredAt, eventId: old.eventId, reason: reason))
     }
 
     public func value(_ name: String) -> FactValue? { current[name]?.value }

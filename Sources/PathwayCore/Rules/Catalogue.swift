@@ -55,7 +55,8 @@ final class Contraindication: Sendable {
     /// The requirement an option inherits: the contraindication is not present.
     var requirement: Requirement {
         let condition = Condition(
-            expr: .not(when.expr), source: "not (\(when.source))", text: "Excluded if: \(text) (\(origin))", at: when.at)
+            expr: .not(when.expr), source: "not (\(when.source))", text: "Excluded if: \(text) (\(origin))", at: when.at
+        )
         return Requirement(
             condition, whenUnknown: whenUnknown, cite: cite, summary: "\(text) (\(origin))", inheritedFrom: [id])
     }

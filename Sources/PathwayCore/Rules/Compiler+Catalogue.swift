@@ -29,7 +29,8 @@ extension Compiler {
             _ = reader.node("notes")
             guard let id = reader.text("id", required: true, sink: &sink) else { continue }
             if let first = catalogueDrafts.first(where: { $0.id.value == id.value }) {
-                sink.error(id.at, "duplicate-catalogue-id", "\"\(id.value)\" is already in the catalogue at \(first.id.at)")
+                sink.error(
+                    id.at, "duplicate-catalogue-id", "\"\(id.value)\" is already in the catalogue at \(first.id.at)")
                 continue
             }
             if kind == .agent, !Vocabulary.drugs.contains(id.value) {
@@ -41,16 +42,19 @@ extension Compiler {
             let label = reader.text("label", required: true, sink: &sink)?.value ?? id.value
             let modality = reader.text("modality", sink: &sink)
             if let modality, !Self.modalityIds.contains(modality.value) {
-                sink.error(modality.at, "unknown-vocabulary", "modality \"\(modality.value)\" is not one of \(Self.modalityIds.joined(separator: ", "))")
+                sink.error(
+                    modality.at, "unknown-vocabulary",
+                    "modality \"\(modality.value)\" is not one of \(Self.modalityIds.joined(separator: ", "))")
             }
             let parents = reader.node("classes").map { MappingReader.texts(of: $0, key: "classes", sink: &sink) } ?? []
             let contraindications = reader.list("contraindications", sink: &sink).compactMap {
                 contraindication($0, origin: label)
             }
             let cautions = reader.list("cautions", sink: &sink).compactMap { caution($0)?.1 }
-            catalogueDrafts.append(CatalogueDraft(
-                id: id, label: label, kind: kind, parents: parents, modality: modality?.value,
-                contraindications: contraindications, cautions: cautions))
+            catalogueDrafts.append(
+                CatalogueDraft(
+                    id: id, label: label, kind: kind, parents: parents, modality: modality?.value,
+                    contraindications: contraindications, cautions: cautions))
         }
     }
 
@@ -64,7 +68,8 @@ extension Compiler {
                     continue
                 }
                 if target.kind != .class {
-                    sink.error(parent.at, "unknown-class", "\"\(parent.value)\" is a \(target.kind.rawValue), not a class")
+                    sink.error(
+                        parent.at, "unknown-class", "\"\(parent.value)\" is a \(target.kind.rawValue), not a class")
                 }
             }
         }
@@ -93,7 +98,9 @@ extension Compiler {
         for draft in catalogueDrafts {
             for item in draft.contraindications {
                 if let first = ids[item.id] {
-                    sink.error(item.when.at, "duplicate-contraindication-id", "contraindication \"\(item.id)\" is already declared at \(first)")
+                    sink.error(
+                        item.when.at, "duplicate-contraindication-id",
+                        "contraindication \"\(item.id)\" is already declared at \(first)")
                 }
                 ids[item.id] = item.when.at
             }
@@ -108,10 +115,14 @@ extension Compiler {
         let id = reader.text("id", required: true, sink: &sink)
         let text = reader.text("text", required: true, sink: &sink)?.value
         let cite = reader.text("cite", sink: &sink)?.value
-        if cite == nil { sink.error(reader.location, "missing-citation", "contraindication \"\(id?.value ?? "?")\" needs \"cite\"") }
+        if cite == nil {
+            sink.error(reader.location, "missing-citation", "contraindication \"\(id?.value ?? "?")\" needs \"cite\"")
+        }
         let whenUnknown = whenUnknown(&reader, default: nil)
         let when = reader.node("when").flatMap { condition($0, what: "a contraindication") }
-        if reader.node("when") == nil { sink.error(reader.location, "missing-key", "a contraindication needs \"when\"") }
+        if reader.node("when") == nil {
+            sink.error(reader.location, "missing-key", "a contraindication needs \"when\"")
+        }
         if let when { refuseUnknownAsPass(when) }
         guard let id, let text, let cite, let when, let whenUnknown else { return nil }
         return Contraindication(
@@ -122,7 +133,9 @@ extension Compiler {
     mutating func whenUnknown(_ reader: inout MappingReader, default fallback: WhenUnknown?) -> WhenUnknown? {
         guard let text = reader.text("unknown", required: fallback == nil, sink: &sink) else { return fallback }
         guard let value = WhenUnknown(rawValue: text.value) else {
-            sink.error(text.at, "unknown-vocabulary", "\"unknown\" must be needs-data or check-before-start, found \"\(text.value)\"")
+            sink.error(
+                text.at, "unknown-vocabulary",
+                "\"unknown\" must be needs-data or check-before-start, found \"\(text.value)\"")
             return nil
         }
         return value
@@ -134,14 +147,16 @@ extension Compiler {
         if condition.expr.containsIsUnknown {
             sink.error(
                 condition.at, "unknown-as-pass",
-                "\"\(condition.source)\" makes an unrecorded fact pass; write the condition without \"is unknown\" and say \"unknown: check-before-start\" where the source allows an offer before the fact is checked")
+                "\"\(condition.source)\" makes an unrecorded fact pass; write the condition without \"is unknown\" and say \"unknown: check-before-start\" where the source allows an offer before the fact is checked"
+            )
         }
     }
 
     /// Gates first, then the catalogue's contraindications, each once.
     var declaredContraindications: [Contraindication] {
         var seen: Set<String> = []
-        let all = kindGates.map(\.gate) + Self.modalityIds.flatMap { modalityGates[$0] ?? [] }
+        let all =
+            kindGates.map(\.gate) + Self.modalityIds.flatMap { modalityGates[$0] ?? [] }
             + catalogueDrafts.flatMap(\.contraindications)
         return all.filter { seen.insert($0.id).inserted }
     }
@@ -164,7 +179,9 @@ extension Compiler {
             }
             let kinds = MappingReader.texts(of: kindsNode, key: "kinds", sink: &sink)
             for kind in kinds where !Self.optionKinds.contains(kind.value) {
-                sink.error(kind.at, "unknown-vocabulary", "option kind \"\(kind.value)\" is not one of \(Self.optionKinds.joined(separator: ", "))")
+                sink.error(
+                    kind.at, "unknown-vocabulary",
+                    "option kind \"\(kind.value)\" is not one of \(Self.optionKinds.joined(separator: ", "))")
             }
             let rest = YAMLNode.mapping(pairs.filter { $0.key != "kinds" }, at)
             guard let gate = contraindication(rest, origin: "safety gate") else { continue }
@@ -182,10 +199,14 @@ extension Compiler {
             defer { reader.finish(sink: &sink) }
             guard let id = reader.text("id", required: true, sink: &sink) else { continue }
             if !Self.modalityIds.contains(id.value) {
-                sink.error(id.at, "unknown-vocabulary", "modality \"\(id.value)\" is not one of \(Self.modalityIds.joined(separator: ", "))")
+                sink.error(
+                    id.at, "unknown-vocabulary",
+                    "modality \"\(id.value)\" is not one of \(Self.modalityIds.joined(separator: ", "))")
             }
             let label = reader.text("label", sink: &sink)?.value ?? id.value
-            let gates = reader.list("gates", required: true, sink: &sink).compactMap { contraindication($0, origin: label) }
+            let gates = reader.list("gates", required: true, sink: &sink).compactMap {
+                contraindication($0, origin: label)
+            }
             modalityGates[id.value, default: []] += gates
         }
     }
@@ -204,7 +225,9 @@ extension Compiler {
                 guard var reader = MappingReader(item, what: "a regimen alternative", sink: &sink) else { return nil }
                 defer { reader.finish(sink: &sink) }
                 ids = reader.node("anyOf").map { MappingReader.texts(of: $0, key: "anyOf", sink: &sink) } ?? []
-                if ids.count < 2 { sink.error(reader.location, "invalid-value", "\"anyOf\" needs at least two catalogue ids") }
+                if ids.count < 2 {
+                    sink.error(reader.location, "invalid-value", "\"anyOf\" needs at least two catalogue ids")
+                }
             } else {
                 ids = MappingReader.texts(of: item, key: "regimen", sink: &sink)
             }
@@ -214,7 +237,8 @@ extension Compiler {
                     return nil
                 }
                 if found.kind == .class {
-                    sink.error(id.at, "unknown-agent", "\"\(id.value)\" is a class; name its agents (anyOf for alternatives)")
+                    sink.error(
+                        id.at, "unknown-agent", "\"\(id.value)\" is a class; name its agents (anyOf for alternatives)")
                 }
                 return found
             }
@@ -266,7 +290,8 @@ extension Compiler {
         let source = remainders.map { items in items.map { "not (\($0.when.source))" }.joined(separator: " and ") }
             .map { "(\($0))" }.joined(separator: " or ")
         let names = group.map(\.label).joined(separator: " or ")
-        let text = "At least one of \(names) without its own contraindication (excluded if: "
+        let text =
+            "At least one of \(names) without its own contraindication (excluded if: "
             + remainders.flatMap { $0.map(\.text) }.joined(separator: "; ") + ")"
         let strict = remainders.joined().contains { $0.whenUnknown == .needsData }
         let cites = Set(remainders.joined().map(\.cite)).sorted().joined(separator: "; ")

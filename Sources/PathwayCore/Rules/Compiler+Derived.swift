@@ -29,10 +29,13 @@ extension Compiler {
     /// Files the `staging:` section under `<output>.group`, `.edition` and `.from`.
     mutating func declareStaging(_ node: YAMLNode) {
         var output = "stage"
-        if case .mapping(let pairs, _) = node, case .scalar(let name, _, _)? = pairs.first(where: { $0.key == "output" })?.value {
+        if case .mapping(let pairs, _) = node,
+            case .scalar(let name, _, _)? = pairs.first(where: { $0.key == "output" })?.value
+        {
             output = name
         }
-        declare(["\(output).group", "\(output).edition", "\(output).from"], node: node, isStaging: true, at: node.location)
+        declare(
+            ["\(output).group", "\(output).edition", "\(output).from"], node: node, isStaging: true, at: node.location)
     }
 
     private mutating func declare(_ names: [String], node: YAMLNode, isStaging: Bool, at: SourceLocation) {
@@ -87,12 +90,15 @@ extension Compiler {
                 outputs.append(DerivedOutput(key: outputKey, shape: shape))
             }
         } else if let cases = reader.node("cases") {
-            guard cite != nil else { return sink.error(reader.location, "missing-citation", "derived fact \"\(fact)\" needs \"cite\"") }
+            guard cite != nil else {
+                return sink.error(reader.location, "missing-citation", "derived fact \"\(fact)\" needs \"cite\"")
+            }
             compileCases(fact, cases, otherwise: reader.text("otherwise", sink: &sink)?.value, output: outputKey)
         } else if let score = reader.node("score") {
             compileScore(fact, score, output: outputKey)
         } else {
-            sink.error(reader.location, "missing-key", "derived fact \"\(fact)\" needs \"expr\", \"cases\" or \"score\"")
+            sink.error(
+                reader.location, "missing-key", "derived fact \"\(fact)\" needs \"expr\", \"cases\" or \"score\"")
         }
     }
 
@@ -139,8 +145,14 @@ extension Compiler {
         guard let threshold, let above, let atOrBelow else { return }
         let slot = slots.add(fact, .number)
         let classSlot = slots.add("\(fact).\(classKey)", .word([above, atOrBelow]))
-        derivations.append(Derivation(slot: slot, kind: .score(terms: terms, threshold: threshold, above: above, atOrBelow: atOrBelow, classSlot: classSlot)))
-        if output != "false" { outputs.append(DerivedOutput(key: output, shape: .score(slot, classSlot: classSlot, classKey: classKey))) }
+        derivations.append(
+            Derivation(
+                slot: slot,
+                kind: .score(
+                    terms: terms, threshold: threshold, above: above, atOrBelow: atOrBelow, classSlot: classSlot)))
+        if output != "false" {
+            outputs.append(DerivedOutput(key: output, shape: .score(slot, classSlot: classSlot, classKey: classKey)))
+        }
     }
 
     private mutating func compileStaging(_ node: YAMLNode) {
@@ -155,8 +167,10 @@ extension Compiler {
         let group = slots.add("\(output).group", .word(Vocabulary.stageGroups))
         let edition = slots.add("\(output).edition", .word(Vocabulary.editions))
         let from = slots.add("\(output).from", .word([]))
-        derivations.append(Derivation(slot: group, kind: .staging(tables: tables, editionSlot: edition, fromSlot: from)))
-        outputs.append(DerivedOutput(key: output, shape: .stage(groupSlot: group, editionSlot: edition, fromSlot: from)))
+        derivations.append(
+            Derivation(slot: group, kind: .staging(tables: tables, editionSlot: edition, fromSlot: from)))
+        outputs.append(
+            DerivedOutput(key: output, shape: .stage(groupSlot: group, editionSlot: edition, fromSlot: from)))
     }
 
     private mutating func stagingTable(_ node: YAMLNode, seen: [String]) -> StagingTable? {
@@ -165,12 +179,18 @@ extension Compiler {
         _ = reader.node("notes")
         guard let edition = reader.text("edition", required: true, sink: &sink) else { return nil }
         guard Vocabulary.editions.contains(edition.value) else {
-            sink.error(edition.at, "unknown-vocabulary", "edition \"\(edition.value)\" is not one of \(Vocabulary.editions.joined(separator: ", "))")
+            sink.error(
+                edition.at, "unknown-vocabulary",
+                "edition \"\(edition.value)\" is not one of \(Vocabulary.editions.joined(separator: ", "))")
             return nil
         }
-        if seen.contains(edition.value) { sink.error(edition.at, "duplicate-staging-table", "edition \(edition.value) has two tables") }
+        if seen.contains(edition.value) {
+            sink.error(edition.at, "duplicate-staging-table", "edition \(edition.value) has two tables")
+        }
         let cite = reader.text("cite", sink: &sink)?.value
-        if cite == nil { sink.error(reader.location, "missing-citation", "staging table \(edition.value) needs \"cite\"") }
+        if cite == nil {
+            sink.error(reader.location, "missing-citation", "staging table \(edition.value) needs \"cite\"")
+        }
         var rows: [StagingTable.Row] = []
         var cells: [String: SourceLocation] = [:]
         for item in reader.list("rows", required: true, sink: &sink) {
@@ -178,7 +198,9 @@ extension Compiler {
             _ = row.node("cite")
             let group = row.text("group", required: true, sink: &sink)
             if let group, !Vocabulary.stageGroups.contains(group.value) {
-                sink.error(group.at, "unknown-vocabulary", "stage group \"\(group.value)\" is not one of \(Vocabulary.stageGroups.joined(separator: ", "))")
+                sink.error(
+                    group.at, "unknown-vocabulary",
+                    "stage group \"\(group.value)\" is not one of \(Vocabulary.stageGroups.joined(separator: ", "))")
             }
             let t = categories(&row, "t", Vocabulary.tCategories)
             let n = categories(&row, "n", Vocabulary.nCategories)
@@ -203,7 +225,9 @@ extension Compiler {
         if values.isEmpty { sink.error(row.location, "missing-key", "a staging row needs \"\(key)\"") }
         if values.map(\.value) == ["any"] { return vocabulary }
         for value in values where !vocabulary.contains(value.value) {
-            sink.error(value.at, "unknown-vocabulary", "\"\(value.value)\" is not one of \(vocabulary.joined(separator: ", ")) or any")
+            sink.error(
+                value.at, "unknown-vocabulary",
+                "\"\(value.value)\" is not one of \(vocabulary.joined(separator: ", ")) or any")
         }
         return values.map(\.value)
     }

@@ -23,21 +23,25 @@ extension Compiler {
             } else if let any = reader.node("any") {
                 result = combine(any, op: .or, what: what)
             } else if let inner = reader.node("not") {
-                result = condition(inner, what: what).map { Condition(expr: .not($0.expr), source: "not (\($0.source))", text: nil, at: $0.at) }
+                result = condition(inner, what: what).map {
+                    Condition(expr: .not($0.expr), source: "not (\($0.source))", text: nil, at: $0.at)
+                }
             } else {
                 sink.error(reader.location, "missing-key", "\(what) needs \"when\", \"all\", \"any\" or \"not\"")
                 return nil
             }
             return text.map { result?.with(text: $0) } ?? result
         default:
-            sink.error(node.location, "invalid-value", "\(what) must be an expression or a mapping, found \(node.shape)")
+            sink.error(
+                node.location, "invalid-value", "\(what) must be an expression or a mapping, found \(node.shape)")
             return nil
         }
     }
 
     private mutating func combine(_ node: YAMLNode, op: Expr.BinaryOp, what: String) -> Condition? {
         guard case .sequence(let items, let at) = node, !items.isEmpty else {
-            sink.error(node.location, "invalid-value", "\"\(op.rawValue == "and" ? "all" : "any")\" must be a non-empty list")
+            sink.error(
+                node.location, "invalid-value", "\"\(op.rawValue == "and" ? "all" : "any")\" must be a non-empty list")
             return nil
         }
         let parts = items.map { condition($0, what: what) }
@@ -68,17 +72,23 @@ extension Compiler {
     }
 
     /// Resolves names and checks types. Returns nil after reporting a problem.
-    mutating func typed(_ expr: Expr, at: SourceLocation, scope: NameScope, expecting: ValueType? = nil) -> (Expr, ValueType)? {
+    mutating func typed(_ expr: Expr, at: SourceLocation, scope: NameScope, expecting: ValueType? = nil) -> (
+        Expr, ValueType
+    )? {
         switch expr {
         case .name(let name, let offset):
             if let resolved = resolveName(name, scope: scope) { return resolved }
             if let vocabulary = expecting?.vocabulary {
                 if vocabulary.isEmpty || vocabulary.contains(name) { return (.literal(.word(name)), .word(vocabulary)) }
-                sink.error(at.offset(by: offset), "unknown-vocabulary", "\"\(name)\" is not a possible value here; expected one of \(vocabulary.joined(separator: ", "))")
+                sink.error(
+                    at.offset(by: offset), "unknown-vocabulary",
+                    "\"\(name)\" is not a possible value here; expected one of \(vocabulary.joined(separator: ", "))")
                 return nil
             }
             if let expecting, !name.contains(".") {
-                sink.error(at.offset(by: offset), "type-mismatch", "expected a \(expecting), found the word \"\(name)\" (not a known fact)")
+                sink.error(
+                    at.offset(by: offset), "type-mismatch",
+                    "expected a \(expecting), found the word \"\(name)\" (not a known fact)")
                 return nil
             }
             sink.error(at.offset(by: offset), "unknown-fact", "unknown fact \"\(name)\"")
@@ -90,7 +100,9 @@ extension Compiler {
             case .instant: return (expr, .instant)
             case .word(let word):
                 if let vocabulary = expecting?.vocabulary, !vocabulary.isEmpty, !vocabulary.contains(word) {
-                    sink.error(at, "unknown-vocabulary", "'\(word)' is not a possible value here; expected one of \(vocabulary.joined(separator: ", "))")
+                    sink.error(
+                        at, "unknown-vocabulary",
+                        "'\(word)' is not a possible value here; expected one of \(vocabulary.joined(separator: ", "))")
                     return nil
                 }
                 return (expr, .word(expecting?.vocabulary ?? []))
@@ -131,7 +143,8 @@ extension Compiler {
         case .has(let set, let items, let any):
             guard let (s, type) = typed(set, at: at, scope: scope) else { return nil }
             guard case .wordSet(let vocabulary) = type else {
-                sink.error(at, "type-mismatch", "\"has\" needs a list of words on its left (e.g. agents), found a \(type)")
+                sink.error(
+                    at, "type-mismatch", "\"has\" needs a list of words on its left (e.g. agents), found a \(type)")
                 return nil
             }
             guard let list = typedList(items, expect: .word(vocabulary), at: at, scope: scope) else { return nil }
@@ -151,7 +164,9 @@ extension Compiler {
     }
 
     /// Types `expr` and checks that it is of the kind of `expect`.
-    private mutating func typed(_ expr: Expr, expect: ValueType, at: SourceLocation, scope: NameScope) -> (Expr, ValueType)? {
+    private mutating func typed(_ expr: Expr, expect: ValueType, at: SourceLocation, scope: NameScope) -> (
+        Expr, ValueType
+    )? {
         guard let (e, type) = typed(expr, at: at, scope: scope, expecting: expect) else { return nil }
         guard type.sameKind(as: expect) else {
             sink.error(at, "type-mismatch", "expected a \(expect), found a \(type) in \(describe(expr))")
@@ -160,13 +175,16 @@ extension Compiler {
         return (e, type)
     }
 
-    private mutating func typedList(_ items: [Expr], expect: ValueType, at: SourceLocation, scope: NameScope) -> [Expr]? {
+    private mutating func typedList(_ items: [Expr], expect: ValueType, at: SourceLocation, scope: NameScope) -> [Expr]?
+    {
         let typedItems = items.map { typed($0, expect: expect, at: at, scope: scope)?.0 }
         let compiled = typedItems.compactMap { $0 }
         return compiled.count == items.count ? compiled : nil
     }
 
-    private mutating func binary(_ op: Expr.BinaryOp, _ lhs: Expr, _ rhs: Expr, at: SourceLocation, scope: NameScope) -> (Expr, ValueType)? {
+    private mutating func binary(_ op: Expr.BinaryOp, _ lhs: Expr, _ rhs: Expr, at: SourceLocation, scope: NameScope)
+        -> (Expr, ValueType)?
+    {
         switch op {
         case .and, .or:
             guard let (l, _) = typed(lhs, expect: .bool, at: at, scope: scope),
@@ -195,19 +213,25 @@ extension Compiler {
             }
             guard let (l, lType) = left, let (r, rType) = right else { return nil }
             guard lType.sameKind(as: rType) else {
-                sink.error(at, "type-mismatch", "cannot compare a \(lType) with a \(rType) in \(describe(lhs)) \(op.rawValue) \(describe(rhs))")
+                sink.error(
+                    at, "type-mismatch",
+                    "cannot compare a \(lType) with a \(rType) in \(describe(lhs)) \(op.rawValue) \(describe(rhs))")
                 return nil
             }
             let ordered = lType == .number || lType == .instant
             guard ordered || op == .equal || op == .notEqual else {
-                sink.error(at, "type-mismatch", "\(op.rawValue) needs numbers or dates; a \(lType) can only be compared with == or !=")
+                sink.error(
+                    at, "type-mismatch",
+                    "\(op.rawValue) needs numbers or dates; a \(lType) can only be compared with == or !=")
                 return nil
             }
             return (.binary(op, l, r), .bool)
         }
     }
 
-    private mutating func call(_ name: String, _ arguments: [Expr], at: SourceLocation, scope: NameScope) -> (Expr, ValueType)? {
+    private mutating func call(_ name: String, _ arguments: [Expr], at: SourceLocation, scope: NameScope) -> (
+        Expr, ValueType
+    )? {
         let signature: (arguments: [ValueType], result: ValueType)
         switch name {
         case "years", "months": signature = ([.instant, .instant], .number)
@@ -218,7 +242,8 @@ extension Compiler {
             return nil
         }
         guard arguments.count == signature.arguments.count else {
-            sink.error(at, "type-mismatch", "\(name) takes \(signature.arguments.count) arguments, found \(arguments.count)")
+            sink.error(
+                at, "type-mismatch", "\(name) takes \(signature.arguments.count) arguments, found \(arguments.count)")
             return nil
         }
         var compiled: [Expr] = []

@@ -24,7 +24,9 @@ extension Compiler {
                 case "offered-without-failing-reason": check = .offeredWithoutFailingReason
                 case "trial-status-matches-criteria": check = .trialStatusMatchesCriteria
                 default:
-                    sink.error(name.at, "unknown-vocabulary", "check \"\(name.value)\" is not one of \(Self.invariantChecks.joined(separator: ", "))")
+                    sink.error(
+                        name.at, "unknown-vocabulary",
+                        "check \"\(name.value)\" is not one of \(Self.invariantChecks.joined(separator: ", "))")
                     check = nil
                 }
             } else {
@@ -37,9 +39,13 @@ extension Compiler {
 
     private mutating func neverCheck(_ reader: inout MappingReader, id: Located<String>) -> Invariant.Check? {
         guard let never = reader.text("never", required: true, sink: &sink),
-            var options = reader.node("options").flatMap({ MappingReader($0, what: "an invariant's options", sink: &sink) })
+            var options = reader.node("options").flatMap({
+                MappingReader($0, what: "an invariant's options", sink: &sink)
+            })
         else {
-            if reader.node("options") == nil { sink.error(id.at, "missing-key", "invariant \"\(id.value)\" needs \"options\" or \"check\"") }
+            if reader.node("options") == nil {
+                sink.error(id.at, "missing-key", "invariant \"\(id.value)\" needs \"options\" or \"check\"")
+            }
             return nil
         }
         defer { options.finish(sink: &sink) }
@@ -55,12 +61,17 @@ extension Compiler {
                 sink.error(never.at, "invalid-value", "with \"containing: each\", \"never\" must use {item}")
             }
             let items = catalogue.keys.filter { Vocabulary.drugs.contains($0) }.sorted()
-            return .neverForEach(items.compactMap { item -> (item: String, condition: Condition)? in
-                condition(Located(never.value.replacingOccurrences(of: "{item}", with: item), never.at)).map { (item, $0) }
-            })
+            return .neverForEach(
+                items.compactMap { item -> (item: String, condition: Condition)? in
+                    condition(Located(never.value.replacingOccurrences(of: "{item}", with: item), never.at)).map {
+                        (item, $0)
+                    }
+                })
         } else if let modality = options.text("modality", sink: &sink) {
             if !Self.modalityIds.contains(modality.value) {
-                sink.error(modality.at, "unknown-vocabulary", "modality \"\(modality.value)\" is not one of \(Self.modalityIds.joined(separator: ", "))")
+                sink.error(
+                    modality.at, "unknown-vocabulary",
+                    "modality \"\(modality.value)\" is not one of \(Self.modalityIds.joined(separator: ", "))")
             }
             return condition(never).map { .never(.modality(modality.value), $0) }
         } else if let pathway = options.text("pathway", sink: &sink) {
@@ -68,11 +79,14 @@ extension Compiler {
         } else if let kinds = options.node("kinds") {
             let names = MappingReader.texts(of: kinds, key: "kinds", sink: &sink)
             for kind in names where !Self.optionKinds.contains(kind.value) {
-                sink.error(kind.at, "unknown-vocabulary", "option kind \"\(kind.value)\" is not one of \(Self.optionKinds.joined(separator: ", "))")
+                sink.error(
+                    kind.at, "unknown-vocabulary",
+                    "option kind \"\(kind.value)\" is not one of \(Self.optionKinds.joined(separator: ", "))")
             }
             return condition(never).map { .never(.kinds(Set(names.map(\.value))), $0) }
         }
-        sink.error(options.location, "missing-key", "an invariant's options need kinds, containing, modality or pathway")
+        sink.error(
+            options.location, "missing-key", "an invariant's options need kinds, containing, modality or pathway")
         return nil
     }
 

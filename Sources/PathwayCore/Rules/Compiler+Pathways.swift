@@ -41,7 +41,9 @@ extension Compiler {
             for setting in option.settings ?? Set(settings.map(\.id)) {
                 let key = "\(setting)/\(option.id)"
                 if let first = placed[key] {
-                    sink.error(at, "duplicate-option-id", "option \"\(option.id)\" is already defined for setting \(setting) at \(first)")
+                    sink.error(
+                        at, "duplicate-option-id",
+                        "option \"\(option.id)\" is already defined for setting \(setting) at \(first)")
                 }
                 placed[key] = at
             }
@@ -67,7 +69,11 @@ extension Compiler {
             option = OptionDraft(
                 id: "trial:\(trial.id)", label: reader.text("label", sink: &sink)?.value ?? "Refer to trial \(name)",
                 kind: "trial-referral", settings: nil, strength: .consider,
-                evidence: [EvidenceV1(source: name, nct: trial.id.hasPrefix("NCT") ? trial.id : nil, level: "clinical trial", cite: trial.cite)],
+                evidence: [
+                    EvidenceV1(
+                        source: name, nct: trial.id.hasPrefix("NCT") ? trial.id : nil, level: "clinical trial",
+                        cite: trial.cite)
+                ],
                 trial: index)
             idAt = trialId.at
         } else {
@@ -76,14 +82,18 @@ extension Compiler {
             let label = reader.text("label", required: true, sink: &sink)?.value ?? id.value
             let kind = reader.text("kind", required: true, sink: &sink)
             if let kind, !Self.optionKinds.contains(kind.value) {
-                sink.error(kind.at, "unknown-vocabulary", "option kind \"\(kind.value)\" is not one of \(Self.optionKinds.joined(separator: ", "))")
+                sink.error(
+                    kind.at, "unknown-vocabulary",
+                    "option kind \"\(kind.value)\" is not one of \(Self.optionKinds.joined(separator: ", "))")
             }
             var strength = Option.Strength.recommended
             if let text = reader.text("strength", required: true, sink: &sink) {
                 if let value = Option.Strength(rawValue: text.value) {
                     strength = value
                 } else {
-                    sink.error(text.at, "unknown-vocabulary", "strength must be recommended or consider, found \"\(text.value)\"")
+                    sink.error(
+                        text.at, "unknown-vocabulary",
+                        "strength must be recommended or consider, found \"\(text.value)\"")
                 }
             }
             let evidence = reader.list("evidence", sink: &sink).compactMap { evidenceEntry($0) }
@@ -96,13 +106,18 @@ extension Compiler {
             let ids = MappingReader.texts(of: settingNode, key: "settings", sink: &sink)
             if ids.map(\.value) != ["all"] {
                 for id in ids where !settings.contains(where: { $0.id == id.value }) {
-                    sink.error(id.at, "unknown-setting", "option \"\(option.id)\" names setting \"\(id.value)\", which the pathway does not define")
+                    sink.error(
+                        id.at, "unknown-setting",
+                        "option \"\(option.id)\" names setting \"\(id.value)\", which the pathway does not define")
                 }
                 option.settings = Set(ids.map(\.value))
-                if ids.isEmpty { sink.error(idAt, "unreachable-option", "option \"\(option.id)\" belongs to no setting") }
+                if ids.isEmpty {
+                    sink.error(idAt, "unreachable-option", "option \"\(option.id)\" belongs to no setting")
+                }
             }
         } else {
-            sink.error(idAt, "missing-key", "option \"\(option.id)\" needs \"settings\" (a list of setting ids, or all)")
+            sink.error(
+                idAt, "missing-key", "option \"\(option.id)\" needs \"settings\" (a list of setting ids, or all)")
         }
         option.requires = flattened(reader.list("requires", sink: &sink)).compactMap { requirement($0) }
         option.considerIf = reader.list("considerIf", sink: &sink).compactMap { cautionedCondition($0) }
@@ -112,15 +127,19 @@ extension Compiler {
         if Self.anticancerKinds.contains(option.kind), reader.node("regimen") == nil {
             sink.error(
                 idAt, "missing-regimen",
-                "option \"\(option.id)\" is \(option.kind) and must name its regimen (agents or procedures of the catalogue), so that it inherits their contraindications")
+                "option \"\(option.id)\" is \(option.kind) and must name its regimen (agents or procedures of the catalogue), so that it inherits their contraindications"
+            )
         }
         if Self.anticancerKinds.contains(option.kind), !kindGates.contains(where: { $0.kinds.contains(option.kind) }) {
             sink.error(
                 idAt, "missing-safety-gate",
-                "no safety gate covers options of kind \(option.kind): declare one under \"gates\" (performance status at least)")
+                "no safety gate covers options of kind \(option.kind): declare one under \"gates\" (performance status at least)"
+            )
         }
         if !Self.anticancerKinds.contains(option.kind), !option.regimen.isEmpty {
-            sink.error(idAt, "invalid-value", "option \"\(option.id)\" is \(option.kind); only anticancer options name a regimen")
+            sink.error(
+                idAt, "invalid-value",
+                "option \"\(option.id)\" is \(option.kind); only anticancer options name a regimen")
         }
         let inherited = inherited(kind: option.kind, regimen: option.regimen)
         option.requires += inherited.requirements
@@ -135,7 +154,8 @@ extension Compiler {
         var node = node
         if case .mapping(let pairs, let at) = node, let entry = pairs.first(where: { $0.key == "unknown" }) {
             guard case .scalar(let text, _, _) = entry.value, let value = WhenUnknown(rawValue: text) else {
-                sink.error(entry.value.location, "unknown-vocabulary", "\"unknown\" must be needs-data or check-before-start")
+                sink.error(
+                    entry.value.location, "unknown-vocabulary", "\"unknown\" must be needs-data or check-before-start")
                 return nil
             }
             whenUnknown = value
@@ -161,7 +181,9 @@ extension Compiler {
         let cite = reader.text("cite", sink: &sink)?.value
         if cite == nil { sink.error(reader.location, "missing-citation", "an evidence entry needs \"cite\"") }
         let nct = reader.text("nct", sink: &sink)
-        if let nct, !isNCTId(nct.value) { sink.error(nct.at, "invalid-value", "\"\(nct.value)\" is not an NCT id (NCT and 8 digits)") }
+        if let nct, !isNCTId(nct.value) {
+            sink.error(nct.at, "invalid-value", "\"\(nct.value)\" is not an NCT id (NCT and 8 digits)")
+        }
         let level = reader.text("level", sink: &sink)?.value
         let note = reader.text("note", sink: &sink)?.value
         guard let source, let cite else { return nil }
@@ -175,7 +197,9 @@ extension Compiler {
         let text = reader.text("text", required: true, sink: &sink)?.value
         let cite = reader.text("cite", sink: &sink)?.value
         let when = reader.node("when").flatMap { condition($0, what: "a considerIf entry") }
-        if reader.node("when") == nil { sink.error(reader.location, "missing-key", "a considerIf entry needs \"when\"") }
+        if reader.node("when") == nil {
+            sink.error(reader.location, "missing-key", "a considerIf entry needs \"when\"")
+        }
         guard let text, let when else { return nil }
         return (when, CautionV1(text: text, cite: cite))
     }

@@ -29,7 +29,8 @@ extension Compiler {
             do {
                 events.append(try EventDecoder.decode(json))
             } catch {
-                sink.error(item.location, "invalid-test-event", "event \(index + 1) of test \"\(name.value)\": \(error)")
+                sink.error(
+                    item.location, "invalid-test-event", "event \(index + 1) of test \"\(name.value)\": \(error)")
             }
         }
         var now = events.map(\.occurredAt).max() ?? Instant(CivilDate(year: 2026, month: 1, day: 1))
@@ -37,12 +38,15 @@ extension Compiler {
             do { now = try Instant.parse(at.value) } catch { sink.error(at.at, "invalid-value", error.message) }
         }
         var parameters: [String: String] = [:]
-        if let node = reader.node("parameters"), var params = MappingReader(node, what: "test parameters", sink: &sink) {
+        if let node = reader.node("parameters"), var params = MappingReader(node, what: "test parameters", sink: &sink)
+        {
             for (key, _) in params.pairs {
                 guard let value = params.text(key, sink: &sink) else { continue }
                 if let parameter = self.parameters.first(where: { $0.id == key }) {
                     if !parameter.values.contains(value.value) {
-                        sink.error(value.at, "unknown-vocabulary", "parameter \(key) takes \(parameter.values.joined(separator: ", "))")
+                        sink.error(
+                            value.at, "unknown-vocabulary",
+                            "parameter \(key) takes \(parameter.values.joined(separator: ", "))")
                     }
                 } else {
                     sink.error(value.at, "unknown-test-reference", "no parameter \"\(key)\" is declared")
@@ -55,7 +59,8 @@ extension Compiler {
             return nil
         }
         let expect = expectation(expectNode)
-        return PackTest(name: name.value, location: name.at, events: events, now: now, parameters: parameters, expect: expect)
+        return PackTest(
+            name: name.value, location: name.at, events: events, now: now, parameters: parameters, expect: expect)
     }
 
     private mutating func expectation(_ node: YAMLNode) -> Expectation {
@@ -76,20 +81,26 @@ extension Compiler {
         let optionIds = Set(pathways.flatMap { $0.options.map(\.id) })
         if let node = reader.node("options"), let options = MappingReader(node, what: "\"options\"", sink: &sink) {
             for (id, value) in options.pairs {
-                if !optionIds.contains(id) { sink.error(value.location, "unknown-test-reference", "no option \"\(id)\" is defined") }
+                if !optionIds.contains(id) {
+                    sink.error(value.location, "unknown-test-reference", "no option \"\(id)\" is defined")
+                }
                 expect.options.append((id, optionExpectation(value)))
             }
         }
         if let node = reader.node("trials"), let trialsReader = MappingReader(node, what: "\"trials\"", sink: &sink) {
             for (id, value) in trialsReader.pairs {
                 let trial = trials.first { $0.id == id }
-                if trial == nil { sink.error(value.location, "unknown-test-reference", "no trial \"\(id)\" is defined") }
+                if trial == nil {
+                    sink.error(value.location, "unknown-test-reference", "no trial \"\(id)\" is defined")
+                }
                 expect.trials.append((id, trialExpectation(value, trial: trial)))
             }
         }
         let alertIds = Set(alerts.map(\.id))
         for alert in reader.texts("alerts", sink: &sink) {
-            if !alertIds.contains(alert.value) { sink.error(alert.at, "unknown-test-reference", "no alert \"\(alert.value)\" is defined") }
+            if !alertIds.contains(alert.value) {
+                sink.error(alert.at, "unknown-test-reference", "no alert \"\(alert.value)\" is defined")
+            }
             expect.alerts.append(alert.value)
         }
         expect.noAlerts = reader.bool("noAlerts", sink: &sink) ?? false
@@ -105,7 +116,9 @@ extension Compiler {
     private mutating func statuses(_ reader: inout MappingReader, allowed: [String]) -> [String] {
         let values = reader.texts("status", sink: &sink)
         for value in values where !allowed.contains(value.value) {
-            sink.error(value.at, "unknown-vocabulary", "status \"\(value.value)\" is not one of \(allowed.joined(separator: ", "))")
+            sink.error(
+                value.at, "unknown-vocabulary",
+                "status \"\(value.value)\" is not one of \(allowed.joined(separator: ", "))")
         }
         return values.map(\.value)
     }
@@ -133,7 +146,9 @@ extension Compiler {
     private mutating func trialExpectation(_ node: YAMLNode, trial: Trial?) -> Expectation.TrialExpectation {
         var expect = Expectation.TrialExpectation()
         if case .scalar(let text, _, let at) = node {
-            if !Self.trialStatuses.contains(text) { sink.error(at, "unknown-vocabulary", "\"\(text)\" is not a trial status") }
+            if !Self.trialStatuses.contains(text) {
+                sink.error(at, "unknown-vocabulary", "\"\(text)\" is not a trial status")
+            }
             expect.statuses = [text]
             return expect
         }
@@ -145,7 +160,8 @@ extension Compiler {
         if let node = reader.node("criteria"), var criteria = MappingReader(node, what: "\"criteria\"", sink: &sink) {
             for (id, _) in criteria.pairs {
                 guard let result = criteria.text(id, sink: &sink) else { continue }
-                if let trial, !(trial.criteria + [trial.population].compactMap { $0 }).contains(where: { $0.id == id }) {
+                if let trial, !(trial.criteria + [trial.population].compactMap { $0 }).contains(where: { $0.id == id })
+                {
                     sink.error(result.at, "unknown-test-reference", "trial \(trial.id) has no criterion \"\(id)\"")
                 }
                 if !Self.results.contains(result.value) {

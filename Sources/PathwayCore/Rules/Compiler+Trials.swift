@@ -23,14 +23,19 @@ extension Compiler {
         if cite == nil { sink.error(id.at, "missing-citation", "trial \"\(id.value)\" needs \"cite\"") }
         let recruitment = reader.text("recruitment", required: true, sink: &sink)
         if let recruitment, !Self.recruitmentStatuses.contains(recruitment.value) {
-            sink.error(recruitment.at, "unknown-vocabulary", "recruitment \"\(recruitment.value)\" is not one of \(Self.recruitmentStatuses.joined(separator: ", "))")
+            sink.error(
+                recruitment.at, "unknown-vocabulary",
+                "recruitment \"\(recruitment.value)\" is not one of \(Self.recruitmentStatuses.joined(separator: ", "))"
+            )
         }
         let population = reader.node("population").flatMap { compileCriterion($0) }
         var criteria: [Criterion] = []
         for item in reader.list("criteria", required: true, sink: &sink) {
             guard let criterion = compileCriterion(item) else { continue }
             if criteria.contains(where: { $0.id == criterion.id }) {
-                sink.error(item.location, "duplicate-criterion-id", "criterion \"\(criterion.id)\" appears twice in trial \(id.value)")
+                sink.error(
+                    item.location, "duplicate-criterion-id",
+                    "criterion \"\(criterion.id)\" appears twice in trial \(id.value)")
             }
             criteria.append(criterion)
         }
@@ -48,11 +53,15 @@ extension Compiler {
         let kindText = reader.text("kind", required: true, sink: &sink)
         let kind = kindText.flatMap { Criterion.Kind(rawValue: $0.value) }
         if let kindText, kind == nil {
-            sink.error(kindText.at, "unknown-vocabulary", "criterion kind must be inclusion or exclusion, found \"\(kindText.value)\"")
+            sink.error(
+                kindText.at, "unknown-vocabulary",
+                "criterion kind must be inclusion or exclusion, found \"\(kindText.value)\"")
         }
         let text = reader.text("text", required: true, sink: &sink)?.value
         let cite = reader.text("cite", sink: &sink)?.value
-        if cite == nil { sink.error(reader.location, "missing-citation", "criterion \"\(id?.value ?? "?")\" needs \"cite\"") }
+        if cite == nil {
+            sink.error(reader.location, "missing-citation", "criterion \"\(id?.value ?? "?")\" needs \"cite\"")
+        }
         let manual = reader.text("manual", sink: &sink)?.value
         let when = reader.node("when").flatMap { condition($0, what: "a criterion") }
         if let when { refuseUnknownAsPass(when) }
@@ -83,9 +92,10 @@ extension Compiler {
             if reader.node("when") == nil { sink.error(reader.location, "missing-key", "an alert needs \"when\"") }
             guard let text = reader.text("text", required: true, sink: &sink), let when else { continue }
             guard let template = template(text) else { continue }
-            alerts.append(AlertRule(
-                id: id.value, severity: severity?.value ?? "warning", when: when, template: template,
-                cite: reader.text("cite", sink: &sink)?.value))
+            alerts.append(
+                AlertRule(
+                    id: id.value, severity: severity?.value ?? "warning", when: when, template: template,
+                    cite: reader.text("cite", sink: &sink)?.value))
         }
     }
 
@@ -139,9 +149,10 @@ extension Compiler {
                 sink.error(value.at, "unknown-vocabulary", "\"\(value.value)\" is not a value of \(fact.value)")
             }
             guard let system, let code, let status, let cite else { continue }
-            terminology.append(TerminologyEntry(
-                system: system, code: code, display: display, fact: fact.value, value: value?.value,
-                status: status.value, cite: cite))
+            terminology.append(
+                TerminologyEntry(
+                    system: system, code: code, display: display, fact: fact.value, value: value?.value,
+                    status: status.value, cite: cite))
         }
     }
 }

@@ -153,7 +153,9 @@ struct ExpressionParser {
             lhs = .binary(.or, lhs, rhs)
         }
         if sawOr && mixed {
-            throw Failure(message: "\"and\" and \"or\" are mixed without parentheses; write (a and b) or c, or a and (b or c)", offset: start)
+            throw Failure(
+                message: "\"and\" and \"or\" are mixed without parentheses; write (a and b) or c, or a and (b or c)",
+                offset: start)
         }
         return lhs
     }

@@ -55,7 +55,8 @@ struct MappingReader {
         else {
             sink.error(
                 number.at, "invalid-value",
-                "\"\(key)\" must be a whole number \(range.lowerBound)–\(range.upperBound), found \(formatNumber(number.value))")
+                "\"\(key)\" must be a whole number \(range.lowerBound)–\(range.upperBound), found \(formatNumber(number.value))"
+            )
             return nil
         }
         return Located(Int(number.value), number.at)
@@ -85,7 +86,9 @@ struct MappingReader {
         case .sequence(let items, _):
             return items.compactMap { item in
                 guard case .scalar(let text, _, let at) = item else {
-                    sink.error(item.location, "invalid-value", "items of \"\(key)\" must be single values, found \(item.shape)")
+                    sink.error(
+                        item.location, "invalid-value", "items of \"\(key)\" must be single values, found \(item.shape)"
+                    )
                     return nil
                 }
                 return Located(text, at)

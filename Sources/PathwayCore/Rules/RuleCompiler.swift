@@ -26,10 +26,11 @@ public enum RuleCompiler {
         for source in sources.sorted(by: { $0.name < $1.name }) {
             hasher.update(data: Array(source.name.utf8) + [0] + Array(source.contents.utf8) + [0])
         }
-        return "sha256:" + hasher.finalize().map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return "sha256:"
+            + hasher.finalize().map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined()
     }
 }
 
@@ -146,14 +147,20 @@ struct Compiler {
         guard let id = reader.text("id", required: true, sink: &sink) else { return }
         let values = reader.texts("values", sink: &sink).map(\.value)
         guard let defaultValue = reader.text("default", required: true, sink: &sink) else { return }
-        if values.isEmpty { return sink.error(reader.location, "missing-key", "parameter \"\(id.value)\" needs \"values\"") }
+        if values.isEmpty {
+            return sink.error(reader.location, "missing-key", "parameter \"\(id.value)\" needs \"values\"")
+        }
         guard values.contains(defaultValue.value) else {
-            return sink.error(defaultValue.at, "unknown-vocabulary", "default \"\(defaultValue.value)\" is not one of \(values.joined(separator: ", "))")
+            return sink.error(
+                defaultValue.at, "unknown-vocabulary",
+                "default \"\(defaultValue.value)\" is not one of \(values.joined(separator: ", "))")
         }
         let name = "param.\(id.value)"
         guard slots.index[name] == nil else {
             return sink.error(id.at, "duplicate-parameter", "parameter \"\(id.value)\" is declared twice")
         }
-        parameters.append(Parameter(id: id.value, slot: slots.add(name, .word(values)), values: values, defaultValue: defaultValue.value))
+        parameters.append(
+            Parameter(
+                id: id.value, slot: slots.add(name, .word(values)), values: values, defaultValue: defaultValue.value))
     }
 }

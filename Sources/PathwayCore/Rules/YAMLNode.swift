@@ -39,7 +39,8 @@ indirect enum YAMLNode: Sendable {
         case .scalar(let text, .bool, _): .bool(["true", "yes", "on"].contains(text.lowercased()))
         case .scalar(let text, .number, _): .number(Double(text.replacingOccurrences(of: "_", with: "")) ?? .nan)
         case .sequence(let items, _): .array(items.map(\.json))
-        case .mapping(let pairs, _): .object(Dictionary(pairs.map { ($0.key, $0.value.json) }, uniquingKeysWith: { a, _ in a }))
+        case .mapping(let pairs, _):
+            .object(Dictionary(pairs.map { ($0.key, $0.value.json) }, uniquingKeysWith: { a, _ in a }))
         }
     }
 
@@ -58,18 +59,23 @@ indirect enum YAMLNode: Sendable {
 
     private static func syntaxDiagnostic(_ error: any Error, file: String) -> Diagnostic {
         var underlying: any Error = error
-        if case DecodingError.dataCorrupted(let context) = error, let inner = context.underlyingError { underlying = inner }
+        if case DecodingError.dataCorrupted(let context) = error, let inner = context.underlyingError {
+            underlying = inner
+        }
         let at = { (mark: Mark) in SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch underlying {
         case YamlError.scanner(_, let problem, let mark, _), YamlError.parser(_, let problem, let mark, _),
             YamlError.composer(_, let problem, let mark, _):
             return Diagnostic(at(mark), "yaml-syntax", problem)
         case YamlError.duplicatedKeysInMapping(let duplicates, let context):
-            return Diagnostic(at(context.mark), "duplicate-key", "key \(duplicates.joined(separator: ", ")) appears twice in one mapping")
+            return Diagnostic(
+                at(context.mark), "duplicate-key",
+                "key \(duplicates.joined(separator: ", ")) appears twice in one mapping")
         case YamlError.reader(let problem, _, _, _):
             return Diagnostic(SourceLocation(file: file, line: 1, column: 1), "yaml-syntax", problem)
         case let decoding as DecodingError:
-            return Diagnostic(SourceLocation(file: file, line: 1, column: 1), "yaml-syntax", String(describing: decoding))
+            return Diagnostic(
+                SourceLocation(file: file, line: 1, column: 1), "yaml-syntax", String(describing: decoding))
         default:
             return Diagnostic(SourceLocation(file: file, line: 1, column: 1), "yaml-syntax", "\(underlying)")
         }

@@ -16,7 +16,8 @@ extension CompiledRules {
     /// An invariant's `never` condition breaks it only when it is certainly true: an unknown fact
     /// is the options' business (they are `needs-data` or carry a check-before-start caution).
     public func violations(_ facts: PatientFacts, context: EvaluationContext) -> [InvariantViolation] {
-        var run = EvaluationRun(rules: self, evaluator: ExpressionEvaluator(environment: environment(facts, context: context)))
+        var run = EvaluationRun(
+            rules: self, evaluator: ExpressionEvaluator(environment: environment(facts, context: context)))
         let document = run.document(context)
         let pathway = pathways.first { $0.id == document.pathway }
         let offered = document.options.filter { ["recommended", "consider"].contains($0.status) }.compactMap { wire in
@@ -72,7 +73,8 @@ extension Option {
         switch selector {
         case .kinds(let kinds): kinds.contains(kind)
         case .containing(let item): contains(item)
-        case .modality(let modality): regimen.contains { group in group.allSatisfy { $0.modalities.contains(modality) } }
+        case .modality(let modality):
+            regimen.contains { group in group.allSatisfy { $0.modalities.contains(modality) } }
         case .pathway(let id): pathway == id
         }
     }

@@ -9,7 +9,8 @@ extension CompiledRules {
         ]
         for item in contraindications {
             lines.append(
-                "| \(item.id) | `\(cell(item.when.source))` | \(item.whenUnknown.rawValue) | \(cell(item.origin)) | \(cell(item.cite)) |")
+                "| \(item.id) | `\(cell(item.when.source))` | \(item.whenUnknown.rawValue) | \(cell(item.origin)) | \(cell(item.cite)) |"
+            )
         }
         lines += [
             "", "### Options × contraindications", "",
@@ -24,7 +25,8 @@ extension CompiledRules {
                     option.requires.filter { $0.whenUnknown == mode }.flatMap(\.inheritedFrom).joined(separator: ", ")
                 }
                 lines.append(
-                    "| \(pathway.id) | \(option.id) | \(option.kind) | \(regimen) | \(ids(.needsData)) | \(ids(.checkBeforeStart)) |")
+                    "| \(pathway.id) | \(option.id) | \(option.kind) | \(regimen) | \(ids(.needsData)) | \(ids(.checkBeforeStart)) |"
+                )
             }
         }
         return lines.joined(separator: "\n") + "\n"

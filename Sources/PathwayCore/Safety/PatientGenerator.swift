@@ -54,23 +54,43 @@ struct PatientGenerator {
         for _ in 0..<random.int(workedUp ? 1...2 : 0...3) { performanceStatus(favourable: workedUp) }
         for _ in 0..<random.int(0...4) { lab() }
         if workedUp {
-            record("condition", "code", Vocabulary.conditions, "status", [("absent", 0.88), ("present", 0.07), ("resolved", 0.05)])
-            record("medication", "class", Vocabulary.medicationClasses, "status", [("absent", 0.85), ("active", 0.1), ("stopped", 0.05)])
+            record(
+                "condition", "code", Vocabulary.conditions, "status",
+                [("absent", 0.88), ("present", 0.07), ("resolved", 0.05)])
+            record(
+                "medication", "class", Vocabulary.medicationClasses, "status",
+                [("absent", 0.85), ("active", 0.1), ("stopped", 0.05)])
             record("allergy", "substance", Vocabulary.drugs, "status", [("absent", 0.95), ("present", 0.05)])
             record("metastasis", "site", Vocabulary.metastasisSites, "status", [("absent", 0.9), ("present", 0.1)])
         } else {
-            for _ in 0..<random.int(0...8) { add("condition", ["code": word(Vocabulary.conditions), "status": word(Vocabulary.conditionStatuses)]) }
-            for _ in 0..<random.int(0...4) { add("medication", ["class": word(Vocabulary.medicationClasses), "status": word(Vocabulary.medicationStatuses)]) }
-            for _ in 0..<random.int(0...4) { add("allergy", ["substance": word(Vocabulary.drugs), "status": word(Vocabulary.presence)]) }
-            for _ in 0..<random.int(0...4) { add("metastasis", ["site": word(Vocabulary.metastasisSites), "status": word(Vocabulary.presence)]) }
+            for _ in 0..<random.int(0...8) {
+                add("condition", ["code": word(Vocabulary.conditions), "status": word(Vocabulary.conditionStatuses)])
+            }
+            for _ in 0..<random.int(0...4) {
+                add(
+                    "medication",
+                    ["class": word(Vocabulary.medicationClasses), "status": word(Vocabulary.medicationStatuses)])
+            }
+            for _ in 0..<random.int(0...4) {
+                add("allergy", ["substance": word(Vocabulary.drugs), "status": word(Vocabulary.presence)])
+            }
+            for _ in 0..<random.int(0...4) {
+                add("metastasis", ["site": word(Vocabulary.metastasisSites), "status": word(Vocabulary.presence)])
+            }
         }
         for _ in 0..<random.int(0...3) { treatment() }
-        if random.chance(0.3) { add("response", ["criteria": word(Vocabulary.responseCriteria), "category": word(Vocabulary.responseCategories)]) }
+        if random.chance(0.3) {
+            add(
+                "response",
+                ["criteria": word(Vocabulary.responseCriteria), "category": word(Vocabulary.responseCategories)])
+        }
         for _ in 0..<random.int(0...2) { add("progression", [:]) }
         if workedUp { tumorBoard(favourable: true) }
         for _ in 0..<random.int(0...2) { tumorBoard(favourable: false) }
         if random.chance(0.4) { assessment() }
-        for _ in 0..<random.int(0...3) { add("preference", ["declines": word(Vocabulary.declinable), "status": word(Vocabulary.preferenceStatuses)]) }
+        for _ in 0..<random.int(0...3) {
+            add("preference", ["declines": word(Vocabulary.declinable), "status": word(Vocabulary.preferenceStatuses)])
+        }
         for _ in 0..<random.int(0...2) where !events.isEmpty {
             guard case .object(let target) = random.pick(events), let id = target["id"] else { continue }
             add("retraction", ["eventId": id])
@@ -88,7 +108,10 @@ struct PatientGenerator {
     ) {
         for item in vocabulary {
             var draw = Double(random.next() >> 11) / Double(1 << 53)
-            let status = statuses.first { draw -= $0.1; return draw < 0 }?.0 ?? statuses[0].0
+            let status =
+                statuses.first {
+                    draw -= $0.1; return draw < 0
+                }?.0 ?? statuses[0].0
             add(type, [key: .string(item), statusKey: .string(status)])
         }
     }
@@ -103,10 +126,11 @@ struct PatientGenerator {
 
     private mutating func add(_ type: String, _ data: [String: JSONValue]) {
         counter += 1
-        events.append(.object([
-            "id": .string("g\(counter)"), "patientId": "GEN", "type": .string(type), "occurredAt": .string(time()),
-            "data": .object(data),
-        ]))
+        events.append(
+            .object([
+                "id": .string("g\(counter)"), "patientId": "GEN", "type": .string(type), "occurredAt": .string(time()),
+                "data": .object(data),
+            ]))
     }
 
     private mutating func demographics() {
@@ -120,7 +144,8 @@ struct PatientGenerator {
     }
 
     private mutating func diagnosis() {
-        let cancer = random.chance(0.8)
+        let cancer =
+            random.chance(0.8)
             ? random.pick(["pleural-mesothelioma", "peritoneal-mesothelioma"]) : random.pick(Vocabulary.cancers)
         var data: [String: JSONValue] = ["cancer": .string(cancer)]
         if cancer.hasSuffix("mesothelioma") {
@@ -147,7 +172,9 @@ struct PatientGenerator {
     private mutating func performanceStatus(favourable: Bool) {
         let scale = random.pick(Vocabulary.performanceScales)
         let ecog = favourable && random.chance(0.7) ? random.int(0...2) : random.int(0...5)
-        let value = scale == "karnofsky" ? [100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 0][min(ecog * 2 + random.int(0...1), 10)] : ecog
+        let value =
+            scale == "karnofsky"
+            ? [100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 0][min(ecog * 2 + random.int(0...1), 10)] : ecog
         add("performance-status", ["scale": .string(scale), "value": .number(Double(value))])
     }
 

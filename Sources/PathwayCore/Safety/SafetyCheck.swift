@@ -63,7 +63,8 @@ public enum SafetyCheck {
             violating += 1
             for violation in found where firsts[violation.invariant] == nil {
                 let shrunk = shrink(rules, events, parameters, invariant: violation.invariant)
-                let final = violations(rules, shrunk, parameters).first { $0.invariant == violation.invariant } ?? violation
+                let final =
+                    violations(rules, shrunk, parameters).first { $0.invariant == violation.invariant } ?? violation
                 firsts[violation.invariant] = Counterexample(
                     violation: final, events: ordered(shrunk), parameters: parameters, at: PatientGenerator.now,
                     patient: index)
@@ -71,7 +72,9 @@ public enum SafetyCheck {
         }
         let counterexamples = rules.invariants.compactMap { firsts[$0.id] }
         let diagnostics = counterexamples.compactMap { example -> Diagnostic? in
-            guard let invariant = rules.invariants.first(where: { $0.id == example.violation.invariant }) else { return nil }
+            guard let invariant = rules.invariants.first(where: { $0.id == example.violation.invariant }) else {
+                return nil
+            }
             return Diagnostic(
                 invariant.at, "safety-invariant",
                 "\(invariant.text) — broken by \(example.violation.subject): \(example.violation.detail) "
@@ -143,10 +146,11 @@ public enum SafetyCheck {
     }
 
     private static func withoutDanglingRetractions(_ events: [JSONValue]) -> [JSONValue] {
-        let ids = Set(events.compactMap { event -> String? in
-            if case .object(let members) = event, case .string(let id)? = members["id"] { return id }
-            return nil
-        })
+        let ids = Set(
+            events.compactMap { event -> String? in
+                if case .object(let members) = event, case .string(let id)? = members["id"] { return id }
+                return nil
+            })
         return events.filter { event in
             guard case .object(let members) = event, members["type"] == "retraction",
                 case .object(let data)? = members["data"], case .string(let target)? = data["eventId"]

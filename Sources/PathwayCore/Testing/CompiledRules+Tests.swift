@@ -15,9 +15,11 @@ extension CompiledRules {
     public func runTests() -> [PackTestResult] {
         tests.map { test in
             let facts = PatientFacts(events: test.events, asOf: test.now)
-            let context = EvaluationContext(now: test.now, decisionId: "test", patientId: "TEST", parameters: test.parameters)
+            let context = EvaluationContext(
+                now: test.now, decisionId: "test", patientId: "TEST", parameters: test.parameters)
             let evaluation = evaluate(facts, context: context)
-            return PackTestResult(name: test.name, location: test.location, failures: test.expect.failures(in: evaluation))
+            return PackTestResult(
+                name: test.name, location: test.location, failures: test.expect.failures(in: evaluation))
         }
     }
 }
@@ -28,7 +30,9 @@ extension Expectation {
         func expectStatus(_ what: String, _ actual: String?, _ allowed: [String]) {
             guard !allowed.isEmpty else { return }
             let actual = actual ?? "absent"
-            if !allowed.contains(actual) { failures.append("\(what): status \(actual), expected \(allowed.joined(separator: " or "))") }
+            if !allowed.contains(actual) {
+                failures.append("\(what): status \(actual), expected \(allowed.joined(separator: " or "))")
+            }
         }
         if let pathway, evaluation.pathway != pathway {
             failures.append("pathway: \(evaluation.pathway ?? "none"), expected \(pathway ?? "none")")
@@ -75,13 +79,17 @@ extension Expectation {
             for (criterionId, result) in expect.criteria {
                 let actual = trial.criteria.first { $0.id == criterionId }
                 if actual?.result != result {
-                    failures.append("trial \(id) criterion \(criterionId): \(actual?.result ?? "absent") (\(actual?.reason ?? "")), expected \(result)")
+                    failures.append(
+                        "trial \(id) criterion \(criterionId): \(actual?.result ?? "absent") (\(actual?.reason ?? "")), expected \(result)"
+                    )
                 }
             }
         }
         let alertIds = evaluation.alerts.map(\.id)
         for alert in alerts where !alertIds.contains(alert) { failures.append("alert \(alert): not raised") }
-        if noAlerts, !alertIds.isEmpty { failures.append("alerts raised: \(alertIds.joined(separator: ", ")), expected none") }
+        if noAlerts, !alertIds.isEmpty {
+            failures.append("alerts raised: \(alertIds.joined(separator: ", ")), expected none")
+        }
         let missingFacts = evaluation.missingData.map(\.fact)
         for fact in missingData where !missingFacts.contains(fact) {
             failures.append("missingData: \(fact) not listed (listed: \(missingFacts.joined(separator: ", ")))")

@@ -24,9 +24,12 @@ struct AuditController {
 
     @Sendable func list(_ request: Request, context: PathwayContext) async throws -> Response {
         let parameters = request.uri.queryParameters
-        let known: Set<String> = ["patientId", "actor", "action", "revision", "since", "until", "option", "trial", "limit", "after"]
+        let known: Set<String> = [
+            "patientId", "actor", "action", "revision", "since", "until", "option", "trial", "limit", "after",
+        ]
         for (key, _) in parameters where !known.contains(String(key)) {
-            throw APIError.invalidRequest("\(key): unknown filter (known: \(known.sorted().joined(separator: ", ")))",
+            throw APIError.invalidRequest(
+                "\(key): unknown filter (known: \(known.sorted().joined(separator: ", ")))",
                 field: String(key))
         }
         var query = AuditQuery()
@@ -63,7 +66,8 @@ struct AuditController {
     func time(_ text: Substring?, field: String) throws -> Int64? {
         guard let text else { return nil }
         guard let instant = try? Instant.parse(String(text)) else {
-            throw APIError.invalidRequest("\(field): must be an RFC 3339 time with offset, e.g. 2026-03-01T00:00:00Z",
+            throw APIError.invalidRequest(
+                "\(field): must be an RFC 3339 time with offset, e.g. 2026-03-01T00:00:00Z",
                 field: field)
         }
         return instant.millisecondsSinceEpoch
@@ -75,13 +79,13 @@ struct AuditController {
         return try .json(encoding: record.wire(full: true))
     }
 
-
     @Sendable func verify(_ request: Request, context: PathwayContext) async throws -> Response {
         var checkpoint: ChainHead?
         if let text = request.uri.queryParameters["against"] {
             let parts = text.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, let seq = Int64(parts[0]), seq >= 0, parts[1].count == 64 else {
-                throw APIError.invalidRequest("against: expected SEQ:HASH as written in a checkpoint log line",
+                throw APIError.invalidRequest(
+                    "against: expected SEQ:HASH as written in a checkpoint log line",
                     field: "against")
             }
             checkpoint = ChainHead(seq: seq, hash: String(parts[1]))
@@ -113,7 +117,9 @@ struct AuditController {
                 .conflict, .notReplayable,
                 "decision \(record.decisionId) (\(record.action)) holds no evaluation to replay", field: "decisionId")
         }
-        guard let revision = record.revision, let rules = try await service.rules.rules(revision: revision, store: service.store) else {
+        guard let revision = record.revision,
+            let rules = try await service.rules.rules(revision: revision, store: service.store)
+        else {
             throw APIError(
                 .conflict, .revisionNotArchived,
                 "rules revision \(record.revision ?? "none") is not in the archive", field: "decisionId")
@@ -127,12 +133,15 @@ struct AuditController {
             do { events.append(try EventDecoder.decode(item)) } catch {
                 return ReplayResultV1(
                     decisionId: record.decisionId, revision: revision, status: "different",
-                    differences: [.init(path: "input.events[\(index)]", recorded: item, replayed: .string("refused: \(error)"))])
+                    differences: [
+                        .init(path: "input.events[\(index)]", recorded: item, replayed: .string("refused: \(error)"))
+                    ])
             }
         }
         var patientId: String?
         if case .object(let document) = recorded, case .string(let id)? = document["patientId"] { patientId = id }
-        let context = EvaluationContext(now: at, decisionId: record.decisionId, patientId: patientId, parameters: parameters)
+        let context = EvaluationContext(
+            now: at, decisionId: record.decisionId, patientId: patientId, parameters: parameters)
         let evaluation = rules.evaluate(PatientFacts(events: events, asOf: context.now), context: context)
         let replayed = try parseJSON(Array(try CanonicalJSON.encode(evaluation).utf8))
         var differences: [ReplayResultV1.Difference] = []
@@ -211,6 +220,9 @@ func diff(_ a: JSONValue, _ b: JSONValue, path: String, into differences: inout 
     case (.array(let left), .array(let right)) where left.count == right.count:
         for index in left.indices { diff(left[index], right[index], path: path + "[\(index)]", into: &differences) }
     default:
-        differences.append(.init(path: path.isEmpty ? "." : String(path.dropFirst(path.hasPrefix(".") ? 1 : 0)), recorded: a, replayed: b))
+        differences.append(
+            .init(
+                path: path.isEmpty ? "." : String(path.dropFirst(path.hasPrefix(".") ? 1 : 0)), recorded: a, replayed: b
+            ))
     }
 }

@@ -40,7 +40,9 @@ struct EvaluationController {
         var events: [Event] = []
         var bodies: [String] = []
         if let patientId {
-            guard let stored = try await service.store.patientEvents(patientId) else { throw service.unknownPatient(patientId) }
+            guard let stored = try await service.store.patientEvents(patientId) else {
+                throw service.unknownPatient(patientId)
+            }
             events = stored.events
             bodies = stored.bodies
         }

@@ -32,7 +32,8 @@ struct EventsController {
                 throw error
             }
             let incoming = IncomingEvent(event: event, canonical: try CanonicalJSON.encode(json))
-            let results = try await service.store.ingest([incoming], actor: caller, settings: settings, receivedAt: receivedAt)
+            let results = try await service.store.ingest(
+                [incoming], actor: caller, settings: settings, receivedAt: receivedAt)
             switch results[0] {
             case .success(let result):
                 service.metrics.event(result.status)
@@ -45,17 +46,21 @@ struct EventsController {
 
         // NDJSON: every line is checked; the valid ones are stored in slices (each line atomic), and
         // each line gets its result. The line count is checked before anything is parsed.
-        let lineCount = body.readableBytesView.reduce(into: 1) { count, byte in if byte == UInt8(ascii: "\n") { count += 1 } }
+        let lineCount = body.readableBytesView.reduce(into: 1) { count, byte in
+            if byte == UInt8(ascii: "\n") { count += 1 }
+        }
         guard lineCount <= service.configuration.maxBatchLines + 1 else {
             throw APIError(
                 .contentTooLarge, .tooManyLines,
-                "an NDJSON body holds at most \(service.configuration.maxBatchLines) lines (limits.maxBatchLines); split the batch")
+                "an NDJSON body holds at most \(service.configuration.maxBatchLines) lines (limits.maxBatchLines); split the batch"
+            )
         }
         var lines: [EventBatchResultV1.Line?] = []
         var incoming: [(index: Int, line: Int, item: IncomingEvent)] = []
-        for (offset, raw) in body.readableBytesView.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-            .enumerated()
-        {
+        for (offset, raw) in body.readableBytesView.split(
+            separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false
+        )
+        .enumerated() {
             let text = raw.last == UInt8(ascii: "\r") ? raw.dropLast() : raw[...]
             if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             let number = offset + 1
@@ -64,7 +69,8 @@ struct EventsController {
                 let event: Event
                 do { event = try EventDecoder.decode(json) } catch { throw APIError.from(error) }
                 try service.refuseFarFuture(event, now: receivedAt)
-                incoming.append((lines.count, number, IncomingEvent(event: event, canonical: try CanonicalJSON.encode(json))))
+                incoming.append(
+                    (lines.count, number, IncomingEvent(event: event, canonical: try CanonicalJSON.encode(json))))
                 lines.append(nil)
             } catch let error as APIError {
                 lines.append(

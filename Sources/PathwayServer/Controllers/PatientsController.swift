@@ -25,7 +25,9 @@ struct PatientsController {
         let state = PatientStateV1(
             patientId: id,
             facts: facts.current.sorted { $0.key < $1.key }.map { name, entry in
-                .init(fact: name, value: entry.value.json, occurredAt: entry.occurredAt.description, eventId: entry.eventId)
+                .init(
+                    fact: name, value: entry.value.json, occurredAt: entry.occurredAt.description,
+                    eventId: entry.eventId)
             },
             treatments: facts.treatments.map {
                 .init(
@@ -42,7 +44,8 @@ struct PatientsController {
             eventIds: stored.events.map(\.id), lastDecisionId: stored.lastDecisionId)
         let json = try CanonicalJSON.encode(state)
         let input = try CanonicalJSON.encode(["request": "patient-state", "eventCount": String(stored.events.count)])
-        try await service.audit(actor: caller, action: .view, patientId: id, input: input, output: "{\"patientState\":" + json + "}")
+        try await service.audit(
+            actor: caller, action: .view, patientId: id, input: input, output: "{\"patientState\":" + json + "}")
         return .json(json)
     }
 
@@ -70,12 +73,15 @@ struct PatientsController {
         let body = try await request.collectBody(limit: service.configuration.maxBodyBytes)
         let feedback = try decodeBody(FeedbackV1.self, body)
         guard let outcome = FeedbackOutcome(rawValue: feedback.outcome) else {
-            throw APIError(.badRequest, .invalidFeedback, "outcome: expected accepted or overridden, got \(feedback.outcome)", field: "outcome")
+            throw APIError(
+                .badRequest, .invalidFeedback, "outcome: expected accepted or overridden, got \(feedback.outcome)",
+                field: "outcome")
         }
         if outcome == .overridden {
             guard let reason = feedback.reason else {
                 throw APIError(
-                    .badRequest, .invalidFeedback, "reason: an override needs a coded reason (HL7 non-adherence reason code or local code)",
+                    .badRequest, .invalidFeedback,
+                    "reason: an override needs a coded reason (HL7 non-adherence reason code or local code)",
                     field: "reason")
             }
             guard OverrideReasons.hl7.contains(reason.code) || OverrideReasons.local.contains(reason.code) else {
@@ -85,13 +91,16 @@ struct PatientsController {
                     field: "reason.code")
             }
         }
-        guard let record = try await service.store.auditRecord(feedback.decisionId) else { throw service.unknownDecision(feedback.decisionId) }
+        guard let record = try await service.store.auditRecord(feedback.decisionId) else {
+            throw service.unknownDecision(feedback.decisionId)
+        }
         guard record.patientId == patientId, [AuditAction.event, .view].contains(AuditAction(rawValue: record.action)),
             let evaluation = try? JSONDecoder().decode(RecordedOutput.self, from: Data(record.output.utf8)).evaluation
         else {
             throw APIError(
                 .badRequest, .invalidFeedback,
-                "decisionId: \(feedback.decisionId) is not a recommendation for patient \(patientId)", field: "decisionId")
+                "decisionId: \(feedback.decisionId) is not a recommendation for patient \(patientId)",
+                field: "decisionId")
         }
         guard let option = evaluation.options.first(where: { $0.id == feedback.optionId }) else {
             throw APIError(
@@ -104,7 +113,8 @@ struct PatientsController {
         let input = try CanonicalJSON.encode(feedback)
         let onPathway = outcome == .accepted && ["recommended", "consider"].contains(option.status)
         let result = FeedbackResultV1(
-            decisionId: decisionId, aboutDecisionId: feedback.decisionId, optionStatus: option.status, onPathway: onPathway)
+            decisionId: decisionId, aboutDecisionId: feedback.decisionId, optionStatus: option.status,
+            onPathway: onPathway)
         let output = try CanonicalJSON.encode(result)
         let revision = record.revision
         try await service.store.write { transaction in
@@ -113,7 +123,8 @@ struct PatientsController {
                 revision: revision, input: input, output: output)
             try transaction.recordFeedback(
                 decisionId: decisionId, about: feedback.decisionId, patientId: patientId, at: at,
-                pathway: evaluation.pathway, optionId: option.id, optionStatus: option.status, outcome: feedback.outcome,
+                pathway: evaluation.pathway, optionId: option.id, optionStatus: option.status,
+                outcome: feedback.outcome,
                 reasonCode: feedback.reason?.code)
         }
         return .json(output)

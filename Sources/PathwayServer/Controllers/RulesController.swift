@@ -24,7 +24,9 @@ struct RulesController {
             encoding: RulesStatusV1(
                 revision: loaded.rules.revision, packs: loaded.rules.packs, counts: loaded.rules.counts,
                 loadedAt: loaded.loadedAt.description, directory: service.rules.directory,
-                parameters: loaded.rules.parameterDefaults.merging(service.configuration.rules.parameters ?? [:]) { $1 },
+                parameters: loaded.rules.parameterDefaults.merging(service.configuration.rules.parameters ?? [:]) {
+                    $1
+                },
                 files: loaded.sources.map(\.name)))
     }
 
@@ -55,11 +57,13 @@ struct RulesController {
         do {
             (candidate, problems) = try RulesHolder.compileForPreview(
                 candidateRequest.sources.map { RuleSource(name: $0.name, contents: $0.contents) },
-                label: candidateRequest.label ?? "candidate", at: at, safetyPatients: service.configuration.safetyPatients)
+                label: candidateRequest.label ?? "candidate", at: at,
+                safetyPatients: service.configuration.safetyPatients)
         } catch {
             throw APIError(
                 .unprocessableContent, .rulesInvalid,
-                "the candidate rules were refused (\(error.problems.count) problem(s)): " + (error.problems.first ?? ""),
+                "the candidate rules were refused (\(error.problems.count) problem(s)): "
+                    + (error.problems.first ?? ""),
                 details: error.problems)
         }
         let running = service.settings
