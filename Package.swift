@@ -119,6 +119,15 @@ let package = Package(
             exclude: ["Fixtures"],  // read from disk by path, not bundled
             swiftSettings: strict
         ),
+        // The store in-process on a real SQLite file: the writer's group commit and rollback, rejections.
+        .testTarget(
+            name: "PathwayStoreTests",
+            dependencies: [
+                "PathwayStore", "PathwayCore", "PathwayAPI", "PathwayRulesIO", "PathwayTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
         // The routes in-process, through Hummingbird's router test client, with injected callers and
         // a real SQLite file.
         .testTarget(

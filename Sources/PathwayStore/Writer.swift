@@ -114,26 +114,55 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func commit(_ batch: [Pending]) {
-        let saved = state.head
-        do {
-            try pool.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
-                    let transaction = WriteTransaction(db: db, state: state)
-                    for job in batch { try job.run(transaction) }
-                    return .commit
+        var batch = batch
+        while !batch.isEmpty {
+            let saved = state.head
+            var culprit: (index: Int, error: any Error)?
+            do {
+                try pool.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        let transaction = WriteTransaction(db: db, state: state)
+                        for (index, job) in batch.enumerated() {
+                            do { try job.run(transaction) } catch {
+                                culprit = (index, error)
+                                throw error
+                            }
+                        }
+                        return .commit
+                    }
                 }
+            } catch {
+                // Nothing of the batch is on disk: forget what it changed in memory.
+                state.rollBack(to: saved)
+                metrics.failedBatches.add(1)
+                if let culprit, !Self.isStorageFailure(culprit.error) {
+                    // One job failed by itself (its own error, not the database's): it alone is
+                    // refused, with its error, and the others are committed without it.
+                    batch.remove(at: culprit.index).fail(culprit.error)
+                    continue
+                }
+                // The database refused the transaction (busy, full, I/O): every job is refused,
+                // and each may be retried.
+                let failure = StorageUnavailable(description: "\(error)")
+                for job in batch { job.fail(failure) }
+                return
             }
-        } catch {
-            // Nothing of the batch is on disk: forget what it changed in memory and refuse it all.
-            state.rollBack(to: saved)
-            metrics.failedBatches.add(1)
-            let failure = StorageUnavailable(description: "\(error)")
-            for job in batch { job.fail(failure) }
+            metrics.batches.add(1)
+            metrics.jobs.add(batch.count)
+            for job in batch { job.commit() }
             return
         }
-        metrics.batches.add(1)
-        metrics.jobs.add(batch.count)
-        for job in batch { job.commit() }
+    }
+
+    /// Whether an error is the database's (busy, full, I/O, read-only, corrupt), which any job
+    /// of the batch would meet, rather than one job's own.
+    static func isStorageFailure(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        let storage: [ResultCode] = [
+            .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN,
+            .SQLITE_CORRUPT, .SQLITE_NOMEM, .SQLITE_PROTOCOL, .SQLITE_NOTADB,
+        ]
+        return storage.contains(error.resultCode)
     }
 }
 

@@ -70,7 +70,7 @@ struct EndToEndTests {
         holder.arguments = [daemon.database]
         let input = Pipe()
         holder.standardInput = input
-        holder.standardOutput = Pipe()
+        holder.standardOutput = FileHandle.nullDevice
         try holder.run()
         input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\n.shell sleep 8\nCOMMIT;\n".utf8))
         try input.fileHandleForWriting.close()

@@ -80,18 +80,9 @@ struct OperationsTests {
     func lifecycle() async throws {
         let daemon = try DaemonHarness()
         try await daemon.start()
-        let second = Process()
-        second.executableURL = binaries.appendingPathComponent("pathwayd")
-        second.arguments = ["--config", daemon.configPath]
-        let errors = Pipe()
-        second.standardError = errors
-        second.standardOutput = Pipe()
-        try second.run()
-        second.waitUntilExit()
-        #expect(second.terminationStatus != 0)
-        #expect(
-            String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains(
-                "another pathwayd"))
+        let second = try runBinary("pathwayd", ["--config", daemon.configPath])
+        #expect(second.status != 0)
+        #expect(second.errors.contains("another pathwayd"), "\(second.errors)")
         #expect(try await daemon.get("/v1/health").status == 200, "the first daemon must keep its socket")
 
         #expect(daemon.stop() == 0)

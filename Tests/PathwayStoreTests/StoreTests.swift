@@ -1,0 +1,164 @@
+import Foundation
+import PathwayAPI
+import PathwayCore
+import PathwayRulesIO
+import PathwayStore
+import PathwayTestSupport
+import Synchronization
+import Testing
+
+/// The store in-process, on a real SQLite file: the single writer's group commit and rollback,
+/// the domain rejections of ingest, and what a refused write leaves behind (nothing).
+@Suite("the store and its writer")
+struct StoreTests {
+    static let caller = Caller(uid: 1000, gid: 1000, pid: 1, user: "test", roles: [.ehr])
+
+    static let settings: EvaluationSettings = {
+        let sources = try! RuleDirectory.load(repositoryRoot.appendingPathComponent("Rules").path)
+        return EvaluationSettings(rules: RuleCompiler.compile(sources).rules!, parameters: [:])
+    }()
+
+    func temporaryStore() throws -> Store {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pwst-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return try Store(path: directory.appendingPathComponent("s.sqlite").path)
+    }
+
+    func incoming(_ json: JSONValue) throws -> IncomingEvent {
+        IncomingEvent(event: try EventDecoder.decode(json), canonical: try CanonicalJSON.encode(json))
+    }
+
+    func record(_ transaction: WriteTransaction, _ note: String) throws {
+        try transaction.appendAudit(
+            decisionId: UUID().uuidString, at: Instant(millisecondsSinceEpoch: 1_767_225_600_000), actor: Self.caller,
+            action: .view, patientId: nil, revision: nil, input: #"{"note":"\#(note)"}"#, output: "{}")
+    }
+
+    struct Refused: Error {}
+
+    /// Which jobs committed (true) and which were refused (false).
+    final class Outcomes: Sendable {
+        let value = Mutex<[String: Bool]>([:])
+    }
+
+    @Test("a job that throws is refused alone: the jobs grouped with it commit, and the chain holds exactly them")
+    func failingJobIsIsolated() async throws {
+        let store = try temporaryStore()
+        defer { try? store.close() }
+        let outcomes = Outcomes()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // The first job holds the writer, so everything submitted meanwhile forms one batch.
+            group.addTask {
+                try await store.write { transaction in
+                    Thread.sleep(forTimeInterval: 0.3)
+                    try record(transaction, "first")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            for index in 0..<21 {
+                group.addTask {
+                    do {
+                        try await store.write { transaction in
+                            try record(transaction, "job \(index)")
+                            if index == 10 { throw Refused() }
+                        }
+                        outcomes.value.withLock { $0["job \(index)"] = true }
+                    } catch is Refused {
+                        outcomes.value.withLock { $0["job \(index)"] = false }
+                    }
+                }
+            }
+            // And events, whose patient state lives in the writer's memory as well.
+            for patient in ["ST-1", "ST-2"] {
+                group.addTask {
+                    let results = try await store.ingest(
+                        try pleuralPatient(patient).map(incoming), actor: Self.caller, settings: Self.settings,
+                        receivedAt: Instant(millisecondsSinceEpoch: 1_769_904_000_000))
+                    #expect(results.allSatisfy { if case .success = $0 { true } else { false } })
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seen = outcomes.value.withLock { $0 }
+        #expect(seen.count == 21)
+        #expect(seen.filter { !$0.value }.keys.sorted() == ["job 10"])
+        // The refused job's record is nowhere; every other one is, once.
+        let notes = try await store.read { db in try String.fetchAll(db, sql: "SELECT input FROM audit") }
+        #expect(!notes.contains(#"{"note":"job 10"}"#))
+        #expect(Set(notes.filter { $0.hasPrefix(#"{"note""#) }).count == 21)
+        #expect(notes.count == 21 + 2 * pleuralPatient("x").count)
+        // The failed attempt really held other jobs: it was rolled back and they were committed after.
+        #expect(store.writerCounts.failed == 1)
+        let verification = try await store.verify()
+        #expect(verification.status == "ok")
+        // The writer's memory of each patient matches the disk: one more event evaluates on top of
+        // exactly the stored events, none twice.
+        let next = try await store.ingest(
+            [
+                try incoming([
+                    "id": "ST-1-8", "patientId": "ST-1", "type": "performance-status",
+                    "occurredAt": "2026-01-20T09:00:00Z", "data": ["scale": "ecog", "value": 2],
+                ])
+            ],
+            actor: Self.caller, settings: Self.settings, receivedAt: Instant(millisecondsSinceEpoch: 1_769_904_000_000))
+        guard case .success(let result) = next[0] else { Issue.record("refused: \(next[0])"); return }
+        let stored = try await store.patientEvents("ST-1")
+        #expect(stored?.events.map(\.id) == (1...7).map { "ST-1-\($0)" } + ["ST-1-8"])
+        #expect(stored?.lastDecisionId == result.decisionId)
+    }
+
+    @Test("ingest answers in the store's terms: a duplicate, an id conflict and an unknown retraction write nothing")
+    func rejections() async throws {
+        let store = try temporaryStore()
+        defer { try? store.close() }
+        let at = Instant(millisecondsSinceEpoch: 1_769_904_000_000)
+        let events = try pleuralPatient("RJ-1").map(incoming)
+        _ = try await store.ingest(events, actor: Self.caller, settings: Self.settings, receivedAt: at)
+        let head = try await store.head
+
+        let again = try await store.ingest([events[0]], actor: Self.caller, settings: Self.settings, receivedAt: at)
+        guard case .success(let duplicate) = again[0] else { Issue.record("\(again[0])"); return }
+        #expect(duplicate.status == EventStatus.duplicate.rawValue)
+
+        guard case .object(var changed) = pleuralPatient("RJ-1")[0] else { return }
+        changed["source"] = "another-ehr"
+        let conflict = try await store.ingest(
+            [try incoming(.object(changed))], actor: Self.caller, settings: Self.settings, receivedAt: at)
+        #expect(
+            conflict.first.flatMap { if case .failure(let r) = $0 { r } else { nil } }
+                == .eventIdConflict(eventId: "RJ-1-1"))
+
+        let retraction = try incoming([
+            "id": "RJ-1-r", "patientId": "RJ-1", "type": "retraction", "occurredAt": "2026-01-20T09:00:00Z",
+            "data": ["eventId": "RJ-2-1"],
+        ])
+        let unknown = try await store.ingest([retraction], actor: Self.caller, settings: Self.settings, receivedAt: at)
+        #expect(
+            unknown.first.flatMap { if case .failure(let r) = $0 { r } else { nil } }
+                == .unknownRetractionTarget(eventId: "RJ-2-1", patientId: "RJ-1"))
+        #expect(try await store.head == head, "nothing was appended to the chain")
+    }
+
+    @Test("a database another process holds locked: StorageUnavailable, nothing kept, and the next write succeeds")
+    func storageUnavailable() async throws {
+        let store = try temporaryStore()
+        defer { try? store.close() }
+        try await store.write { try record($0, "before") }
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        holder.arguments = [store.path]
+        let input = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\n.shell sleep 7\nCOMMIT;\n".utf8))
+        try input.fileHandleForWriting.close()
+        try await Task.sleep(for: .milliseconds(300))
+        await #expect(throws: StorageUnavailable.self) { try await store.write { try record($0, "refused") } }
+        holder.waitUntilExit()
+        try await store.write { try record($0, "after") }
+        let notes = try await store.read { db in try String.fetchAll(db, sql: "SELECT input FROM audit ORDER BY seq") }
+        #expect(notes == [#"{"note":"before"}"#, #"{"note":"after"}"#])
+        #expect(try await store.verify().status == "ok")
+    }
+}
