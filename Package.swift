@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         // The client: HTTP/1.1 over the Unix socket with timeouts (pathwayctl, the load client, the tests).
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // zlib for the outputs of v2 audit records.
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // Versioned wire types of the v1 contract. Depends on nothing.
@@ -55,6 +57,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -139,6 +143,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["Fixtures"],  // read from disk by path
             swiftSettings: strict
         ),
         // Runs the real daemon binary on a real socket and database: lifecycle, signals, peer

@@ -17,10 +17,14 @@ public struct AuditRecordV1: Codable, Sendable, Hashable {
     public var decisionId: String
     public var at: String
     public var actor: ActorV1
-    /// `event`, `view`, `what-if`, `feedback`, `denied`, `rules-reload`, `replay`.
+    /// An `AuditAction` raw value.
     public var action: String
     public var patientId: String?
     public var revision: String?
+    /// `pathwayd-audit-v1` or `pathwayd-audit-v2` (docs/audit.md).
+    public var format: String?
+    /// The pathwayd version that wrote the record (v2 records).
+    public var version: String?
     public var input: JSONValue?
     public var output: JSONValue?
     public var prevHash: String
@@ -28,8 +32,11 @@ public struct AuditRecordV1: Codable, Sendable, Hashable {
 
     public init(
         seq: Int64, decisionId: String, at: String, actor: ActorV1, action: String, patientId: String?,
-        revision: String?, input: JSONValue?, output: JSONValue?, prevHash: String, hash: String
+        revision: String?, format: String? = nil, version: String? = nil, input: JSONValue?, output: JSONValue?,
+        prevHash: String, hash: String
     ) {
+        self.format = format
+        self.version = version
         self.seq = seq
         self.decisionId = decisionId
         self.at = at

@@ -6,22 +6,24 @@ import PathwayStore
 /// The three export formats of `GET /v1/audit/export`, one record at a time.
 enum AuditExport {
     static let csvHeader =
-        "seq,decisionId,at,actorUid,actorUser,actorRoles,action,patientId,revision,prevHash,hash,input,output\r\n"
+        "seq,decisionId,at,actorUid,actorUser,actorRoles,action,patientId,revision,prevHash,hash,input,output,"
+        + "format,version\r\n"
 
     static func line(_ record: AuditRecord, format: ExportFormat) throws -> String {
         switch format {
-        case .csv: csv(record)
+        case .csv: try csv(record)
         case .fhirAuditEvent: try CanonicalJSON.encode(auditEvent(record)) + "\n"
         case .jsonl: try CanonicalJSON.encode(record.wire(full: true)) + "\n"
         }
     }
 
     /// RFC 4180: every field quoted, quotes doubled, CRLF line ends.
-    static func csv(_ record: AuditRecord) -> String {
+    static func csv(_ record: AuditRecord) throws -> String {
         let fields: [String] = [
             String(record.seq), record.decisionId, Instant(millisecondsSinceEpoch: record.at).description,
             String(record.actorUid), record.actorUser, record.actorRoles, record.action, record.patientId ?? "",
-            record.revision ?? "", record.prevHash, record.hash, record.input, record.output,
+            record.revision ?? "", record.prevHash, record.hash, record.input, try record.output,
+            record.format.rawValue, record.version ?? "",
         ]
         return fields.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",")
             + "\r\n"
@@ -30,7 +32,7 @@ enum AuditExport {
     /// An HL7 FHIR R4 AuditEvent: the peer and its roles as agent; patient, decision and rules
     /// revision as entities; the action, outcome and time. Shaped like
     /// shared/reference/cds-hooks-examples/AuditEvent-pathway-decision.json.
-    static func auditEvent(_ record: AuditRecord) -> JSONValue {
+    static func auditEvent(_ record: AuditRecord) throws -> JSONValue {
         let (fhirAction, typeCode, typeDisplay): (String, String, String) =
             switch record.action {
             case "event", "feedback": ("C", "rest", "RESTful Operation")
@@ -38,7 +40,7 @@ enum AuditExport {
             case "denied": ("E", "110113", "Security Alert")
             default: ("E", "rest", "RESTful Operation")
             }
-        let failed = record.action == "denied" || record.output.contains("\"status\":\"refused\"")
+        let failed = try record.action == "denied" || record.output.contains("\"status\":\"refused\"")
         var entities: [JSONValue] = []
         if let patientId = record.patientId {
             entities.append([

@@ -27,8 +27,18 @@ public struct Caller: Sendable, Hashable {
     }
 }
 
-/// One record of the audit chain as stored. `input` and `output` are canonical JSON text (sorted
-/// keys), hashed byte for byte.
+/// The two record formats of the chain. v1 records (written before the upgrade) hold the whole
+/// history of a patient in `input` and the output as text; v2 records reference earlier events by
+/// count and digest, store the output zlib-compressed, and name the daemon version. Both verify;
+/// a database holds v1 records, then v2 records chained onto them.
+public enum AuditFormat: String, Sendable, Hashable {
+    case v1 = "pathwayd-audit-v1"
+    case v2 = "pathwayd-audit-v2"
+}
+
+/// One record of the audit chain as stored. `input` is canonical JSON text (sorted keys);
+/// `output` is canonical JSON text for v1 and zlib-compressed canonical JSON for v2. The hash
+/// covers the stored bytes.
 public struct AuditRecord: Sendable, Hashable {
     public var seq: Int64
     public var decisionId: String
@@ -41,39 +51,57 @@ public struct AuditRecord: Sendable, Hashable {
     public var action: String
     public var patientId: String?
     public var revision: String?
+    public var format: AuditFormat
+    /// The pathwayd version that wrote the record (v2; nil for v1).
+    public var version: String?
     public var input: String
-    public var output: String
+    /// The output as stored: UTF-8 canonical JSON (v1) or its zlib compression (v2).
+    public var storedOutput: [UInt8]
     public var prevHash: String
     public var hash: String
+
+    /// The output as canonical JSON text.
+    public var output: String {
+        get throws(AuditFormatError) {
+            switch format {
+            case .v1: return String(decoding: storedOutput, as: UTF8.self)
+            case .v2: return try AuditCompression.inflate(storedOutput)
+            }
+        }
+    }
 
     /// The hash of the record before the first one.
     public static let genesisHash = String(repeating: "0", count: 64)
 
-    /// The bytes the hash covers: a version tag, then every field except `hash` in a fixed order,
-    /// each as `<byte length>:<bytes>\n`. Absent patient or revision are empty. See docs/audit.md.
+    /// The bytes the hash covers: the format tag, then every field except `hash` in a fixed order,
+    /// each as `<byte length>:<bytes>\n`. Absent patient or revision are empty; v2 adds the
+    /// version after the revision, and its output is the compressed bytes. See docs/audit.md.
     public static func canonicalBytes(
-        seq: Int64, decisionId: String, at: Int64, actorUid: Int64, actorUser: String, actorRoles: String,
-        action: String, patientId: String?, revision: String?, input: String, output: String, prevHash: String
+        format: AuditFormat, seq: Int64, decisionId: String, at: Int64, actorUid: Int64, actorUser: String,
+        actorRoles: String, action: String, patientId: String?, revision: String?, version: String?, input: String,
+        output: some Collection<UInt8>, prevHash: String
     ) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(input.utf8.count + output.utf8.count + 256)
-        bytes.append(contentsOf: "pathwayd-audit-v1\n".utf8)
+        bytes.reserveCapacity(input.utf8.count + output.count + 256)
+        bytes.append(contentsOf: format.rawValue.utf8)
+        bytes.append(UInt8(ascii: "\n"))
         for field in [
             String(seq), decisionId, String(at), String(actorUid), actorUser, actorRoles, action, patientId ?? "",
             revision ?? "",
         ] {
-            append(field, to: &bytes)
+            append(field.utf8, to: &bytes)
         }
-        append(input, to: &bytes)
+        if format == .v2 { append((version ?? "").utf8, to: &bytes) }
+        append(input.utf8, to: &bytes)
         append(output, to: &bytes)
-        append(prevHash, to: &bytes)
+        append(prevHash.utf8, to: &bytes)
         return bytes
     }
 
-    private static func append(_ field: String, to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: String(field.utf8.count).utf8)
+    private static func append(_ field: some Collection<UInt8>, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: String(field.count).utf8)
         bytes.append(UInt8(ascii: ":"))
-        bytes.append(contentsOf: field.utf8)
+        bytes.append(contentsOf: field)
         bytes.append(UInt8(ascii: "\n"))
     }
 
@@ -81,14 +109,19 @@ public struct AuditRecord: Sendable, Hashable {
         hex(SHA256.hash(data: bytes))
     }
 
-    /// The hash this record should have, computed from its content.
+    /// The hash this record should have, computed from its stored content.
     public var computedHash: String {
         Self.hash(
             Self.canonicalBytes(
-                seq: seq, decisionId: decisionId, at: at, actorUid: actorUid, actorUser: actorUser,
-                actorRoles: actorRoles, action: action, patientId: patientId, revision: revision, input: input,
-                output: output, prevHash: prevHash))
+                format: format, seq: seq, decisionId: decisionId, at: at, actorUid: actorUid, actorUser: actorUser,
+                actorRoles: actorRoles, action: action, patientId: patientId, revision: revision, version: version,
+                input: input, output: storedOutput, prevHash: prevHash))
     }
+}
+
+/// A stored record that cannot be read as its format says.
+public struct AuditFormatError: Error, Sendable, CustomStringConvertible {
+    public var description: String
 }
 
 func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import PathwayAPI
@@ -25,26 +26,60 @@ public struct EvaluationSettings: Sendable {
     }
 }
 
+/// A reference to a patient's first `count` stored events (arrival order).
+public struct EventHistory: Codable, Sendable, Hashable {
+    public var patientId: String
+    public var count: Int
+    public var digest: String
+
+    public init(patientId: String, count: Int, digest: String) {
+        self.patientId = patientId
+        self.count = count
+        self.digest = digest
+    }
+
+    /// `sha256:` and the hex SHA-256 of the bodies, each written as `<byte length>:<body>\n`.
+    public static func digest(_ bodies: some Sequence<String>) -> String {
+        var hasher = SHA256()
+        for body in bodies {
+            hasher.update(data: Array("\(body.utf8.count):".utf8))
+            hasher.update(data: Array(body.utf8))
+            hasher.update(data: [UInt8(ascii: "\n")])
+        }
+        return "sha256:" + hex(hasher.finalize())
+    }
+}
+
 /// An evaluation with everything the audit trail keeps about it.
 public struct RecordedEvaluation: Sendable {
     public var evaluation: EvaluationV1
     /// The evaluation document as canonical JSON: the bytes answered and the bytes audited.
     public var json: String
-    /// `{"evaluatedAt", "events", "parameters"}` (+ `eventId` for ingestion): enough to replay it.
+    /// What was evaluated, enough to replay it, of bounded size (v2 records):
+    /// `{"evaluatedAt", "eventId"?, "events": [the bodies not stored before], "history"?:
+    /// {"patientId", "count", "digest"}, "parameters"}`. `history` stands for the patient's first
+    /// `count` stored events in arrival order, whose bodies the chain already holds in their own
+    /// ingestion records; `digest` (`EventHistory.digest`) lets replay check it got exactly those.
     public var input: String
 
-    /// Evaluates `bodies` (canonical events of one patient, in arrival order) at `now`.
+    /// Evaluates `bodies` (canonical events of one patient, in arrival order) at `now`. The first
+    /// `referenced` of them are the stored events of `historyOf`, referenced rather than copied.
     public static func evaluate(
-        events: [Event], bodies: [String], patientId: String?, decisionId: String, now: Instant,
-        settings: EvaluationSettings, eventId: String? = nil
+        events: [Event], bodies: [String], referenced: Int = 0, historyOf: String? = nil, patientId: String?,
+        decisionId: String, now: Instant, settings: EvaluationSettings, eventId: String? = nil
     ) throws -> RecordedEvaluation {
         let context = EvaluationContext(
             now: now, decisionId: decisionId, patientId: patientId, parameters: settings.parameters)
         let evaluation = settings.rules.evaluate(PatientFacts(events: events, asOf: context.now), context: context)
         var input = "{\"evaluatedAt\":" + (try CanonicalJSON.encode(now.description))
         if let eventId { input += ",\"eventId\":" + (try CanonicalJSON.encode(eventId)) }
-        input += ",\"events\":[" + bodies.joined(separator: ",") + "],\"parameters\":"
-        input += try CanonicalJSON.encode(settings.parameters) + "}"
+        input += ",\"events\":[" + bodies.dropFirst(referenced).joined(separator: ",") + "]"
+        if referenced > 0, let historyOf {
+            let history = EventHistory(
+                patientId: historyOf, count: referenced, digest: EventHistory.digest(bodies.prefix(referenced)))
+            input += ",\"history\":" + (try CanonicalJSON.encode(history))
+        }
+        input += ",\"parameters\":" + (try CanonicalJSON.encode(settings.parameters)) + "}"
         return RecordedEvaluation(evaluation: evaluation, json: try CanonicalJSON.encode(evaluation), input: input)
     }
 
@@ -109,8 +144,8 @@ extension WriteTransaction {
         entry.bodies.append(item.canonical)
         let decisionId = UUID().uuidString.lowercased()
         let recorded = try RecordedEvaluation.evaluate(
-            events: entry.events, bodies: entry.bodies, patientId: event.patientId, decisionId: decisionId, now: now,
-            settings: settings, eventId: event.id)
+            events: entry.events, bodies: entry.bodies, referenced: entry.bodies.count - 1, historyOf: event.patientId,
+            patientId: event.patientId, decisionId: decisionId, now: now, settings: settings, eventId: event.id)
         let summary = recorded.summary
         let result = EventResultV1(
             eventId: event.id, status: EventStatus.accepted.rawValue, decisionId: decisionId,

@@ -106,6 +106,17 @@ enum Schema {
             try db.execute(sql: appendOnlyTriggerSQL["audit_checkpoints_refuse_update"]!)
             try db.execute(sql: appendOnlyTriggerSQL["audit_checkpoints_refuse_delete"]!)
         }
+        // v2 audit records (docs/audit.md): the format tag, the daemon version, and the output
+        // compressed. Adding columns rewrites no row: v1 records keep their bytes and their hashes
+        // (their `format` is NULL, read as pathwayd-audit-v1).
+        migrator.registerMigration("v3-audit-v2") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE audit ADD COLUMN format TEXT;
+                    ALTER TABLE audit ADD COLUMN version TEXT;
+                    ALTER TABLE audit ADD COLUMN output_zlib BLOB;
+                    """)
+        }
         return migrator
     }
 

@@ -119,7 +119,8 @@ extension Store {
             let statement = try db.makeStatement(
                 sql: """
                     SELECT seq, decision_id, at, actor_uid, actor_user, actor_roles, action, patient_id, revision,
-                           input, output, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq
+                           input, output, prev_hash, hash, format, version, output_zlib FROM audit
+                    WHERE seq > ? ORDER BY seq
                     """)
             let cursor = try Row.fetchCursor(statement, arguments: [previous.seq])
             var count: Int64 = 0
@@ -146,11 +147,15 @@ extension Store {
                             message: "record \(seq) does not link to the hash of record \(previous.seq)")
                     )
                 }
+                // The stored bytes are hashed as they are: a v2 output is not inflated to verify it.
+                let format = (row[13] as String?).map { AuditFormat(rawValue: $0) ?? .v2 } ?? .v1
+                let output: [UInt8] =
+                    format == .v1 ? Array((row[10] as String).utf8) : Array((row[15] as Data?) ?? Data())
                 let computed = AuditRecord.hash(
                     AuditRecord.canonicalBytes(
-                        seq: seq, decisionId: decisionId, at: row[2], actorUid: row[3], actorUser: row[4],
-                        actorRoles: row[5], action: row[6], patientId: row[7], revision: row[8], input: row[9],
-                        output: row[10], prevHash: prevHash))
+                        format: format, seq: seq, decisionId: decisionId, at: row[2], actorUid: row[3],
+                        actorUser: row[4], actorRoles: row[5], action: row[6], patientId: row[7], revision: row[8],
+                        version: row[14], input: row[9], output: output, prevHash: prevHash))
                 if computed != hash {
                     return (
                         count, previous,

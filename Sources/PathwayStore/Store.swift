@@ -80,6 +80,16 @@ public final class Store: Sendable {
     }
 
     /// Every patient id, in order.
+    /// The bodies of a patient's first `count` stored events, in arrival order (fewer if the
+    /// patient has fewer).
+    public func eventBodies(patientId: String, count: Int) async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(
+                db, sql: "SELECT body FROM events WHERE patient_id = ? ORDER BY seq LIMIT ?",
+                arguments: [patientId, count])
+        }
+    }
+
     public func patientIds() async throws -> [String] {
         try await read { db in try String.fetchAll(db, sql: "SELECT id FROM patients ORDER BY id") }
     }
@@ -109,11 +119,17 @@ public final class Store: Sendable {
 }
 
 extension AuditRecord {
+    /// A stored row in either format. A format this daemon does not know reads as v2 and fails
+    /// verification rather than being trusted.
     init(row: Row) {
+        let format = (row["format"] as String?).map { AuditFormat(rawValue: $0) ?? .v2 } ?? .v1
+        let output: [UInt8] =
+            format == .v1
+            ? Array((row["output"] as String).utf8) : Array((row["output_zlib"] as Data?) ?? Data())
         self.init(
             seq: row["seq"], decisionId: row["decision_id"], at: row["at"], actorUid: row["actor_uid"],
             actorUser: row["actor_user"], actorRoles: row["actor_roles"], action: row["action"],
-            patientId: row["patient_id"], revision: row["revision"], input: row["input"], output: row["output"],
-            prevHash: row["prev_hash"], hash: row["hash"])
+            patientId: row["patient_id"], revision: row["revision"], format: format, version: row["version"],
+            input: row["input"], storedOutput: output, prevHash: row["prev_hash"], hash: row["hash"])
     }
 }

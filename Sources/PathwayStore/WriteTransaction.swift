@@ -68,18 +68,19 @@ public final class WriteTransaction {
         var record = AuditRecord(
             seq: head.seq + 1, decisionId: decisionId, at: at.millisecondsSinceEpoch, actorUid: Int64(actor.uid),
             actorUser: actor.user, actorRoles: actor.rolesText, action: action.rawValue,
-            patientId: patientId, revision: revision, input: input, output: output, prevHash: head.hash, hash: "")
+            patientId: patientId, revision: revision, format: .v2, version: PathwayVersion.current, input: input,
+            storedOutput: try AuditCompression.deflate(output), prevHash: head.hash, hash: "")
         record.hash = record.computedHash
         try db.cachedStatement(
             sql: """
                 INSERT INTO audit (seq, decision_id, at, actor_uid, actor_user, actor_roles, action, patient_id,
-                                   revision, input, output, prev_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   revision, input, output, prev_hash, hash, format, version, output_zlib)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             record.seq, record.decisionId, record.at, record.actorUid, record.actorUser, record.actorRoles,
-            record.action, record.patientId, record.revision, record.input, record.output, record.prevHash,
-            record.hash,
+            record.action, record.patientId, record.revision, record.input, record.prevHash, record.hash,
+            record.format.rawValue, record.version, Data(record.storedOutput),
         ])
         if !subjects.isEmpty {
             let statement = try db.cachedStatement(

@@ -42,7 +42,7 @@ struct AuditorTests {
         defer { daemon.stop() }
         #expect(try await verify(daemon).status == "ok")
         try tamper(
-            daemon, "UPDATE audit SET output = replace(output, '\"recommended\"', '\"not-eligible\"') WHERE seq = 7")
+            daemon, "UPDATE audit SET input = replace(input, 'AUD-1', 'AUD-9') WHERE seq = 7")
         let result = try await verify(daemon)
         #expect(result.status == "broken")
         #expect(result.firstBroken?.seq == 7)
@@ -64,7 +64,7 @@ struct AuditorTests {
         // Triggers dropped, one record edited, every hash after it recomputed would still break the
         // last checkpoint; here the content is edited and the hashes are left, as in editedContent.
         try tamper(
-            daemon, "UPDATE audit SET output = replace(output, '\"recommended\"', '\"not-eligible\"') WHERE seq = 7")
+            daemon, "UPDATE audit SET input = replace(input, 'AUD-1', 'AUD-9') WHERE seq = 7")
         await #expect(throws: HarnessError.self) { try await daemon.start() }
         #expect(daemon.log.contains("append-only triggers missing"), "\(daemon.log.suffix(2000))")
         #expect(daemon.log.contains("not starting"))

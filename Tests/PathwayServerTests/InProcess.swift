@@ -41,9 +41,15 @@ final class InProcessDaemon: Sendable {
     let configuration: DaemonConfiguration
     var database: String { configuration.database.path }
 
-    init(limits: String = "", safetyPatients: Int = 300, copyRules: Bool = false) throws {
+    /// - Parameter database: a gzipped database to start from (a fixture), instead of an empty one.
+    init(limits: String = "", safetyPatients: Int = 300, copyRules: Bool = false, database: URL? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pwip-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if let database {
+            let unpacked = try PathwayTestSupport.run(
+                "/bin/sh", ["-c", "gzip -dc \"$0\" > \"$1\"", database.path, directory.path + "/d.sqlite"])
+            guard unpacked.status == 0 else { throw HarnessError("gzip: \(unpacked.errors)") }
+        }
         var rules = repositoryRoot.appendingPathComponent("Rules")
         if copyRules {
             let copy = directory.appendingPathComponent("rules")

@@ -60,7 +60,8 @@ struct AuditController {
             query.before = seq
         }
         let page = try await service.store.audit(query)
-        return try .json(encoding: AuditPageV1(records: page.records.map { $0.wire(full: false) }, next: page.next))
+        return try .json(
+            encoding: AuditPageV1(records: try page.records.map { try $0.wire(full: false) }, next: page.next))
     }
 
     func time(_ text: Substring?, field: String) throws -> Int64? {
@@ -76,7 +77,7 @@ struct AuditController {
     @Sendable func show(_ request: Request, context: PathwayContext) async throws -> Response {
         let id = try context.parameters.require("id")
         guard let record = try await service.store.auditRecord(id) else { throw service.unknownDecision(id) }
-        return try .json(encoding: record.wire(full: true))
+        return try .json(encoding: try record.wire(full: true))
     }
 
     @Sendable func verify(_ request: Request, context: PathwayContext) async throws -> Response {
@@ -109,8 +110,8 @@ struct AuditController {
     /// Re-evaluates a recorded decision with the rules revision that was in force and compares.
     func replay(_ record: AuditRecord) async throws -> ReplayResultV1 {
         guard case .object(let input) = try parseJSON(Array(record.input.utf8), what: "the recorded input"),
-            case .object(let output) = try parseJSON(Array(record.output.utf8), what: "the recorded output"),
-            let recorded = output["evaluation"], case .array(let eventItems)? = input["events"],
+            case .object(let output) = try parseJSON(Array(try record.output.utf8), what: "the recorded output"),
+            let recorded = output["evaluation"], case .array(let inline)? = input["events"],
             case .string(let evaluatedAt)? = input["evaluatedAt"], let at = try? Instant.parse(evaluatedAt)
         else {
             throw APIError(
@@ -128,8 +129,27 @@ struct AuditController {
         if case .object(let members)? = input["parameters"] {
             for (key, value) in members { if case .string(let text) = value { parameters[key] = text } }
         }
+        // v1 records hold every event; v2 records reference the stored ones by count and digest.
+        var items: [JSONValue] = []
+        if let reference = input["history"] {
+            let history = try JSONDecoder().decode(EventHistory.self, from: Data(CanonicalJSON.encode(reference).utf8))
+            let bodies = try await service.store.eventBodies(patientId: history.patientId, count: history.count)
+            guard bodies.count == history.count, EventHistory.digest(bodies) == history.digest else {
+                return ReplayResultV1(
+                    decisionId: record.decisionId, revision: revision, status: "different",
+                    differences: [
+                        .init(
+                            path: "input.history", recorded: reference,
+                            replayed: .string(
+                                "the stored events of \(history.patientId) no longer match: \(bodies.count) of "
+                                    + "\(history.count) found, digest \(EventHistory.digest(bodies))"))
+                    ])
+            }
+            items = try bodies.map { try parseJSON(Array($0.utf8), what: "a stored event") }
+        }
+        items += inline
         var events: [Event] = []
-        for (index, item) in eventItems.enumerated() {
+        for (index, item) in items.enumerated() {
             do { events.append(try EventDecoder.decode(item)) } catch {
                 return ReplayResultV1(
                     decisionId: record.decisionId, revision: revision, status: "different",
@@ -198,14 +218,16 @@ struct AuditController {
 }
 
 extension AuditRecord {
-    func wire(full: Bool) -> AuditRecordV1 {
-        let inputValue = full ? (try? JSONDecoder().decode(JSONValue.self, from: Data(input.utf8))) : nil
-        let outputValue = full ? (try? JSONDecoder().decode(JSONValue.self, from: Data(output.utf8))) : nil
+    /// The record as the contract shows it; `full` adds input and output, parsed. A stored output
+    /// that cannot be read (a damaged v2 record) is an error, not an omission.
+    func wire(full: Bool) throws -> AuditRecordV1 {
+        let inputValue = full ? try JSONDecoder().decode(JSONValue.self, from: Data(input.utf8)) : nil
+        let outputValue = full ? try JSONDecoder().decode(JSONValue.self, from: Data(try output.utf8)) : nil
         return AuditRecordV1(
             seq: seq, decisionId: decisionId, at: Instant(millisecondsSinceEpoch: at).description,
             actor: ActorV1(uid: actorUid, user: actorUser, roles: actorRoles.split(separator: ",").map(String.init)),
-            action: action, patientId: patientId, revision: revision, input: inputValue, output: outputValue,
-            prevHash: prevHash, hash: hash)
+            action: action, patientId: patientId, revision: revision, format: format.rawValue, version: version,
+            input: inputValue, output: outputValue, prevHash: prevHash, hash: hash)
     }
 }
 

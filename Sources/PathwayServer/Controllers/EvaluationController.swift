@@ -39,12 +39,14 @@ struct EvaluationController {
         }
         var events: [Event] = []
         var bodies: [String] = []
+        var referenced = 0
         if let patientId {
             guard let stored = try await service.store.patientEvents(patientId) else {
                 throw service.unknownPatient(patientId)
             }
             events = stored.events
             bodies = stored.bodies
+            referenced = stored.bodies.count
         }
         for (index, item) in items.enumerated() {
             var item = item
@@ -70,7 +72,8 @@ struct EvaluationController {
         let settings = service.settings
         let decisionId = newDecisionId()
         let recorded = try RecordedEvaluation.evaluate(
-            events: events, bodies: bodies, patientId: subject, decisionId: decisionId, now: at, settings: settings)
+            events: events, bodies: bodies, referenced: referenced, historyOf: patientId, patientId: subject,
+            decisionId: decisionId, now: at, settings: settings)
         try await service.audit(
             actor: caller, action: .whatIf, patientId: subject, input: recorded.input,
             output: "{\"evaluation\":" + recorded.json + "}", decisionId: decisionId, at: now(),

@@ -57,8 +57,8 @@ struct PatientsController {
         let decisionId = newDecisionId()
         let at = now()
         let recorded = try RecordedEvaluation.evaluate(
-            events: stored.events, bodies: stored.bodies, patientId: id, decisionId: decisionId, now: at,
-            settings: settings)
+            events: stored.events, bodies: stored.bodies, referenced: stored.bodies.count, historyOf: id,
+            patientId: id, decisionId: decisionId, now: at, settings: settings)
         try await service.audit(
             actor: caller, action: .view, patientId: id, input: recorded.input,
             output: "{\"evaluation\":" + recorded.json + "}", decisionId: decisionId, at: at,
@@ -95,7 +95,8 @@ struct PatientsController {
             throw service.unknownDecision(feedback.decisionId)
         }
         guard record.patientId == patientId, [AuditAction.event, .view].contains(AuditAction(rawValue: record.action)),
-            let evaluation = try? JSONDecoder().decode(RecordedOutput.self, from: Data(record.output.utf8)).evaluation
+            let evaluation = try? JSONDecoder().decode(RecordedOutput.self, from: Data(try record.output.utf8))
+                .evaluation
         else {
             throw APIError(
                 .badRequest, .invalidFeedback,
