@@ -116,12 +116,16 @@ enum Schema {
                     ALTER TABLE audit ADD COLUMN version TEXT;
                     ALTER TABLE audit ADD COLUMN output_zlib BLOB;
                     """)
+            // v2 records reference earlier events instead of copying them: the events are kept as
+            // received, as the trail is.
+            try db.execute(sql: appendOnlyTriggerSQL["events_refuse_update"]!)
+            try db.execute(sql: appendOnlyTriggerSQL["events_refuse_delete"]!)
         }
         return migrator
     }
 
-    /// The triggers that keep the trail, its subjects, the rules archive and the checkpoints
-    /// append-only; checked at every start, recreated only by an audited override.
+    /// The triggers that keep the trail, its subjects, the rules archive, the checkpoints and the
+    /// events append-only; checked at every start, recreated only by an audited override.
     static let appendOnlyTriggerSQL: [String: String] = {
         var triggers: [String: String] = [:]
         for (table, name, message) in [
@@ -129,6 +133,7 @@ enum Schema {
             ("audit_subjects", "audit_subjects_refuse", "the audit trail is append-only"),
             ("rules_revisions", "rules_revisions_refuse", "the rules archive is append-only"),
             ("audit_checkpoints", "audit_checkpoints_refuse", "the checkpoints are append-only"),
+            ("events", "events_refuse", "the events are append-only: v2 audit records refer to them"),
         ] {
             for operation in ["update", "delete"] {
                 triggers["\(name)_\(operation)"] = """

@@ -76,7 +76,7 @@ struct AuditorTests {
         let override = try daemon.sql("SELECT input FROM audit WHERE action = 'integrity-override'")
         #expect(override.first?.contains("append-only triggers missing") == true, "\(override)")
         let triggers = try daemon.sql("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")
-        #expect(triggers == ["8"])
+        #expect(triggers == ["10"])
     }
 
     @Test("at start: records rewritten below the last checkpoint are caught by the checkpoint's hash")

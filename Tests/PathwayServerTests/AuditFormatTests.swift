@@ -71,6 +71,26 @@ struct AuditFormatTests {
         #expect(kept == before, "v1 records must keep their bytes")
         #expect(try harness.sql("SELECT count(*) FROM audit WHERE format IS NULL") == ["18"])
         #expect(try harness.sql("SELECT DISTINCT format FROM audit WHERE seq > 18") == ["pathwayd-audit-v2"])
+        // The offline recipe of docs/audit.md, run as written, checks both formats; and notices an edit.
+        let recipe = try Self.offlineRecipe()
+        let offline = try run("/usr/bin/env", ["python3", "-c", recipe, harness.database])
+        #expect(
+            offline.status == 0 && offline.output.hasPrefix("ok: 36 records"), "\(offline.output) \(offline.errors)")
+        _ = try run(
+            "/usr/bin/sqlite3",
+            [harness.database, "DROP TRIGGER audit_refuses_update; UPDATE audit SET version = 'x' WHERE seq = 30"])
+        let broken = try run("/usr/bin/env", ["python3", "-c", recipe, harness.database])
+        #expect(
+            broken.status != 0 && broken.errors.contains("broken at record 30"), "\(broken.output) \(broken.errors)")
+    }
+
+    /// The Python program of docs/audit.md's offline section.
+    static func offlineRecipe() throws -> String {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/audit.md"), encoding: .utf8)
+        guard let start = text.range(of: "python3 - copy.sqlite <<'PY'\n"),
+            let end = text.range(of: "\nPY\n", range: start.upperBound..<text.endIndex)
+        else { throw HarnessError("docs/audit.md has no offline recipe") }
+        return String(text[start.upperBound..<end.lowerBound])
     }
 
     @Test("a v2 record's size does not grow with the patient's history")

@@ -194,6 +194,7 @@ struct RouteTests {
             for statement in [
                 "UPDATE audit SET action = 'view' WHERE seq = 2", "DELETE FROM audit WHERE seq = 2",
                 "UPDATE rules_revisions SET sources = '[]'", "DELETE FROM audit_subjects",
+                "UPDATE events SET body = '{}'", "DELETE FROM events",
             ] {
                 let result = try run("/usr/bin/sqlite3", [harness.database, statement])
                 #expect(result.status != 0, "\(statement) was allowed")
