@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import PathwayAPI
 import PathwayCore
+import Synchronization
 
 /// A validated event with its canonical JSON (sorted keys), the form it is stored and compared in.
 public struct IncomingEvent: Sendable {
@@ -109,37 +110,178 @@ public func changes(from old: [String: String]?, to new: [String: String]) -> [C
 }
 
 extension Store {
-    /// Stores events and the decision each causes, in one transaction with their audit records.
-    /// Returns one result per event, in order; a rejected event stores nothing.
+    /// Stores events and the decision each causes, each with its audit record. Returns one result
+    /// per event, in order; a rejected event stores nothing.
+    ///
+    /// The evaluation, its canonical encoding and compression happen here, on the caller's task,
+    /// not on the writer: the writer only checks the event ids are still new, appends the prepared
+    /// rows, links the chain and commits. The events of one patient are taken in order, each
+    /// evaluated on top of the ones before it (a patient's events wait for one another, through
+    /// commit); different patients proceed in parallel. The patients cache is updated only after
+    /// a commit, so a failed transaction leaves nothing behind in memory.
     public func ingest(
         _ items: [IncomingEvent], actor: Caller, settings: EvaluationSettings, receivedAt: Instant
     ) async throws -> [Result<EventResultV1, Rejection>] {
-        try await write { transaction in
-            try items.map { item in try transaction.ingest(item, actor: actor, settings: settings, at: receivedAt) }
+        var runs: [String: [(index: Int, item: IncomingEvent)]] = [:]
+        var order: [String] = []
+        for (index, item) in items.enumerated() {
+            let patient = item.event.patientId
+            if runs[patient] == nil { order.append(patient) }
+            runs[patient, default: []].append((index, item))
+        }
+        var results = [Result<EventResultV1, Rejection>?](repeating: nil, count: items.count)
+        try await withThrowingTaskGroup(of: [(Int, Result<EventResultV1, Rejection>)].self) { group in
+            for patient in order {
+                let run = runs[patient]!
+                group.addTask {
+                    try await self.patientLocks.withLock(patient) {
+                        try await self.ingestRun(
+                            patient, run, actor: actor, settings: settings, receivedAt: receivedAt)
+                    }
+                }
+            }
+            for try await done in group {
+                for (index, result) in done { results[index] = result }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// One patient's events of a request, in order, under that patient's lock.
+    private func ingestRun(
+        _ patientId: String, _ run: [(index: Int, item: IncomingEvent)], actor: Caller,
+        settings: EvaluationSettings, receivedAt now: Instant
+    ) async throws -> [(Int, Result<EventResultV1, Rejection>)] {
+        while true {
+            var entry = try await patientEntry(patientId)
+            let ids =
+                run.map(\.item.event.id)
+                + run.compactMap {
+                    if case .retraction(let target) = $0.item.event.effect { target } else { nil }
+                }
+            let stored = try await storedEvents(ids)
+            var inRun: [String: (body: String, patientId: String, decisionId: String)] = [:]
+            var results: [(Int, Result<EventResultV1, Rejection>)] = []
+            var prepared: [PreparedEvent] = []
+            for (index, item) in run {
+                let event = item.event
+                if let earlier = stored[event.id] ?? inRun[event.id] {
+                    guard earlier.body == item.canonical else {
+                        results.append((index, .failure(.eventIdConflict(eventId: event.id))))
+                        continue
+                    }
+                    let duplicate = EventResultV1(
+                        eventId: event.id, status: EventStatus.duplicate.rawValue, decisionId: earlier.decisionId,
+                        changes: [])
+                    results.append((index, .success(duplicate)))
+                    continue
+                }
+                if case .retraction(let target) = event.effect {
+                    guard let retracted = stored[target] ?? inRun[target], retracted.patientId == patientId else {
+                        results.append(
+                            (index, .failure(.unknownRetractionTarget(eventId: target, patientId: patientId))))
+                        continue
+                    }
+                }
+                let (row, result) = try PreparedEvent.prepare(
+                    item, after: &entry, actor: actor, settings: settings, receivedAt: now)
+                prepared.append(row)
+                inRun[event.id] = (item.canonical, patientId, row.decisionId)
+                results.append((index, .success(result)))
+            }
+            if prepared.isEmpty { return results }
+            let rows = prepared
+            let committed = try await write { transaction in try transaction.append(rows) }
+            // Another request stored one of these ids in the meantime: nothing was written; start
+            // over from what is stored now.
+            guard committed else { continue }
+            patientCache.store(entry, for: patientId)
+            return results
+        }
+    }
+
+    /// The patient's stored events and last summary: from the cache, else from the database. Only
+    /// called under the patient's lock, so nothing changes them meanwhile.
+    private func patientEntry(_ id: String) async throws -> PatientEntry {
+        if let entry = patientCache.entry(id) { return entry }
+        let (bodies, summaryText) = try await read { db in
+            (
+                try String.fetchAll(
+                    db.cachedStatement(sql: "SELECT body FROM events WHERE patient_id = ? ORDER BY seq"),
+                    arguments: [id]),
+                try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT last_summary FROM patients WHERE id = ?"), arguments: [id])
+            )
+        }
+        let summary =
+            try summaryText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+        return PatientEntry(
+            events: try bodies.map(StoredEvents.decode), bodies: bodies, summary: summary, exists: summaryText != nil)
+    }
+
+    /// The stored events among `ids`: body, patient and the decision each caused.
+    private func storedEvents(_ ids: [String]) async throws -> [String: (
+        body: String, patientId: String, decisionId: String
+    )] {
+        try await read { db in
+            var found: [String: (body: String, patientId: String, decisionId: String)] = [:]
+            let statement = try db.cachedStatement(sql: "SELECT body, patient_id, decision_id FROM events WHERE id = ?")
+            for id in Set(ids) {
+                if let row = try Row.fetchOne(statement, arguments: [id]) { found[id] = (row[0], row[1], row[2]) }
+            }
+            return found
         }
     }
 }
 
-extension WriteTransaction {
-    func ingest(_ item: IncomingEvent, actor: Caller, settings: EvaluationSettings, at now: Instant) throws
-        -> Result<EventResultV1, Rejection>
-    {
+/// A patient as the ingest path keeps it between requests: events in arrival order, their bodies,
+/// the summary of the last evaluation.
+struct PatientEntry: Sendable {
+    var events: [Event]
+    var bodies: [String]
+    var summary: [String: String]
+    var exists: Bool
+}
+
+/// Recently written patients, updated only after their transaction committed.
+final class PatientCache: Sendable {
+    private let entries = Mutex<[String: PatientEntry]>([:])
+    private let limit: Int
+
+    init(limit: Int = 20_000) { self.limit = limit }
+
+    func entry(_ id: String) -> PatientEntry? { entries.withLock { $0[id] } }
+
+    func store(_ entry: PatientEntry, for id: String) {
+        entries.withLock { entries in
+            if entries[id] == nil, entries.count >= limit { entries = [:] }
+            entries[id] = entry
+        }
+    }
+}
+
+/// One accepted event, evaluated and encoded, ready for the writer to append.
+struct PreparedEvent: Sendable {
+    var id: String
+    var patientId: String
+    var type: String
+    var occurredAt: Int64
+    var receivedAt: Instant
+    var body: String
+    var decisionId: String
+    var summaryJSON: String
+    var actor: Caller
+    var revision: String
+    var input: String
+    var storedOutput: [UInt8]
+    var subjects: [(subject: String, status: String)]
+
+    /// Evaluates the event on top of `entry`, which then includes it.
+    static func prepare(
+        _ item: IncomingEvent, after entry: inout PatientEntry, actor: Caller, settings: EvaluationSettings,
+        receivedAt now: Instant
+    ) throws -> (PreparedEvent, EventResultV1) {
         let event = item.event
-        if let stored = try storedEvent(event.id) {
-            guard stored.body == item.canonical else {
-                return .failure(.eventIdConflict(eventId: event.id))
-            }
-            return .success(
-                EventResultV1(
-                    eventId: event.id, status: EventStatus.duplicate.rawValue, decisionId: stored.decisionId,
-                    changes: []))
-        }
-        if case .retraction(let target) = event.effect {
-            guard let stored = try storedEvent(target), stored.patientId == event.patientId else {
-                return .failure(.unknownRetractionTarget(eventId: target, patientId: event.patientId))
-            }
-        }
-        var entry = try patient(event.patientId)
         entry.events.append(event)
         entry.bodies.append(item.canonical)
         let decisionId = UUID().uuidString.lowercased()
@@ -150,35 +292,51 @@ extension WriteTransaction {
         let result = EventResultV1(
             eventId: event.id, status: EventStatus.accepted.rawValue, decisionId: decisionId,
             changes: changes(from: entry.exists ? entry.summary : nil, to: summary))
-
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO events (id, patient_id, type, occurred_at, received_at, body, decision_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            event.id, event.patientId, event.type, event.occurredAt.millisecondsSinceEpoch,
-            now.millisecondsSinceEpoch, item.canonical, decisionId,
-        ])
-        let summaryJSON = try CanonicalJSON.encode(summary)
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO patients (id, event_count, first_seen_at, updated_at, last_decision_id, last_summary)
-                VALUES (?, 1, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET event_count = event_count + 1, updated_at = excluded.updated_at,
-                    last_decision_id = excluded.last_decision_id, last_summary = excluded.last_summary
-                """
-        ).execute(arguments: [
-            event.patientId, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, decisionId, summaryJSON,
-        ])
-        let output = "{\"evaluation\":" + recorded.json + ",\"response\":" + (try CanonicalJSON.encode(result)) + "}"
-        try appendAudit(
-            decisionId: decisionId, at: now, actor: actor, action: .event, patientId: event.patientId,
-            revision: settings.rules.revision, input: recorded.input, output: output, subjects: recorded.subjects)
-
         entry.summary = summary
         entry.exists = true
-        state.store(entry, for: event.patientId)
-        return .success(result)
+        let output = "{\"evaluation\":" + recorded.json + ",\"response\":" + (try CanonicalJSON.encode(result)) + "}"
+        let row = PreparedEvent(
+            id: event.id, patientId: event.patientId, type: event.type,
+            occurredAt: event.occurredAt.millisecondsSinceEpoch, receivedAt: now, body: item.canonical,
+            decisionId: decisionId, summaryJSON: try CanonicalJSON.encode(summary), actor: actor,
+            revision: settings.rules.revision, input: recorded.input,
+            storedOutput: try AuditCompression.deflate(output), subjects: recorded.subjects)
+        return (row, result)
+    }
+}
+
+extension WriteTransaction {
+    /// Appends prepared events with their records, in order; or, when one of their ids was stored
+    /// since they were prepared, writes nothing and answers false.
+    func append(_ rows: [PreparedEvent]) throws -> Bool {
+        let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?")
+        for row in rows where try Bool.fetchOne(exists, arguments: [row.id]) != nil { return false }
+        for row in rows {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO events (id, patient_id, type, occurred_at, received_at, body, decision_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                row.id, row.patientId, row.type, row.occurredAt, row.receivedAt.millisecondsSinceEpoch, row.body,
+                row.decisionId,
+            ])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO patients (id, event_count, first_seen_at, updated_at, last_decision_id, last_summary)
+                    VALUES (?, 1, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET event_count = event_count + 1, updated_at = excluded.updated_at,
+                        last_decision_id = excluded.last_decision_id, last_summary = excluded.last_summary
+                    """
+            ).execute(arguments: [
+                row.patientId, row.receivedAt.millisecondsSinceEpoch, row.receivedAt.millisecondsSinceEpoch,
+                row.decisionId, row.summaryJSON,
+            ])
+            try appendAudit(
+                decisionId: row.decisionId, at: row.receivedAt, actor: row.actor, action: .event,
+                patientId: row.patientId, revision: row.revision, input: row.input, storedOutput: row.storedOutput,
+                subjects: row.subjects)
+        }
+        return true
     }
 }

@@ -16,6 +16,9 @@ public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
     let writer: GroupCommitWriter
+    /// One ingest at a time per patient, in arrival order (`ingest`).
+    let patientLocks = KeyedLock()
+    let patientCache = PatientCache()
 
     /// Opens (creating if needed) and migrates the database, and starts the writer.
     public init(path: String, synchronous: Synchronous = .full) throws {

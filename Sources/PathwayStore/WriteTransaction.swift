@@ -3,39 +3,17 @@ import GRDB
 import PathwayAPI
 import PathwayCore
 
-/// What the writer keeps in memory between transactions: the chain head and recently written
-/// patients' events. Used on the writer thread only.
+/// What the writer keeps in memory between transactions: the chain head. Used on the writer
+/// thread only.
 final class WriterState: @unchecked Sendable {
-    struct PatientEntry {
-        var events: [Event]
-        var bodies: [String]
-        var summary: [String: String]
-        var exists: Bool
-    }
-
     private(set) var head: ChainHead
-    private var patients: [String: PatientEntry] = [:]
-    private let maxCachedPatients: Int
 
-    init(head: ChainHead, maxCachedPatients: Int = 20_000) {
-        self.head = head
-        self.maxCachedPatients = maxCachedPatients
-    }
+    init(head: ChainHead) { self.head = head }
 
-    /// After a rollback: the chain head goes back, and cached patients are re-read from disk.
-    func rollBack(to head: ChainHead) {
-        self.head = head
-        patients = [:]
-    }
+    /// After a rollback: the chain head goes back.
+    func rollBack(to head: ChainHead) { self.head = head }
 
     func advance(to head: ChainHead) { self.head = head }
-
-    func cached(_ id: String) -> PatientEntry? { patients[id] }
-
-    func store(_ entry: PatientEntry, for id: String) {
-        if patients[id] == nil, patients.count >= maxCachedPatients { patients = [:] }
-        patients[id] = entry
-    }
 }
 
 /// The last record of the audit chain.
@@ -64,12 +42,23 @@ public final class WriteTransaction {
         decisionId: String, at: Instant, actor: Caller, action: AuditAction, patientId: String?, revision: String?,
         input: String, output: String, subjects: [(subject: String, status: String)] = []
     ) throws -> AuditRecord {
+        try appendAudit(
+            decisionId: decisionId, at: at, actor: actor, action: action, patientId: patientId, revision: revision,
+            input: input, storedOutput: try AuditCompression.deflate(output), subjects: subjects)
+    }
+
+    /// Appends a v2 record whose output was compressed already (off the writer).
+    @discardableResult
+    func appendAudit(
+        decisionId: String, at: Instant, actor: Caller, action: AuditAction, patientId: String?, revision: String?,
+        input: String, storedOutput: [UInt8], subjects: [(subject: String, status: String)] = []
+    ) throws -> AuditRecord {
         let head = state.head
         var record = AuditRecord(
             seq: head.seq + 1, decisionId: decisionId, at: at.millisecondsSinceEpoch, actorUid: Int64(actor.uid),
             actorUser: actor.user, actorRoles: actor.rolesText, action: action.rawValue,
             patientId: patientId, revision: revision, format: .v2, version: PathwayVersion.current, input: input,
-            storedOutput: try AuditCompression.deflate(output), prevHash: head.hash, hash: "")
+            storedOutput: storedOutput, prevHash: head.hash, hash: "")
         record.hash = record.computedHash
         try db.cachedStatement(
             sql: """
@@ -98,29 +87,6 @@ public final class WriteTransaction {
         try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO rules_revisions (revision, sources, packs, first_loaded_at) VALUES (?, ?, ?, ?)"
         ).execute(arguments: [rules.revision, rules.sourcesJSON, rules.packsJSON, at.millisecondsSinceEpoch])
-    }
-
-    /// A stored event by id: its canonical body, patient and the decision it caused.
-    func storedEvent(_ id: String) throws -> (body: String, patientId: String, decisionId: String)? {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT body, patient_id, decision_id FROM events WHERE id = ?"),
-                arguments: [id])
-        else { return nil }
-        return (row[0], row[1], row[2])
-    }
-
-    /// The patient's events in arrival order, and the summary of their last evaluation.
-    func patient(_ id: String) throws -> WriterState.PatientEntry {
-        if let entry = state.cached(id) { return entry }
-        let bodies = try String.fetchAll(
-            db.cachedStatement(sql: "SELECT body FROM events WHERE patient_id = ? ORDER BY seq"), arguments: [id])
-        let events = try bodies.map(StoredEvents.decode)
-        let summaryText = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT last_summary FROM patients WHERE id = ?"), arguments: [id])
-        let summary =
-            try summaryText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
-        return .init(events: events, bodies: bodies, summary: summary, exists: summaryText != nil)
     }
 }
 

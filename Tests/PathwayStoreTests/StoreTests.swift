@@ -161,4 +161,123 @@ struct StoreTests {
         #expect(notes == [#"{"note":"before"}"#, #"{"note":"after"}"#])
         #expect(try await store.verify().status == "ok")
     }
+
+    /// The `history.count` of each event record of a patient, in the order the events were stored.
+    func historyCounts(_ store: Store, _ patient: String) async throws -> [Int] {
+        let inputs = try await store.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT a.input FROM events e JOIN audit a ON a.decision_id = e.decision_id
+                    WHERE e.patient_id = ? ORDER BY e.seq
+                    """, arguments: [patient])
+        }
+        return try inputs.map { input in
+            let json = try JSONDecoder().decode(JSONValue.self, from: Data(input.utf8))
+            guard case .object(let members) = json else { return -1 }
+            guard case .object(let history)? = members["history"], case .number(let count)? = history["count"] else {
+                return 0
+            }
+            return Int(count)
+        }
+    }
+
+    static let at = Instant(millisecondsSinceEpoch: 1_769_904_000_000)
+
+    func lab(_ patient: String, _ n: Int) -> JSONValue {
+        [
+            "id": .string("\(patient)-lab-\(n)"), "patientId": .string(patient), "type": "lab",
+            "occurredAt": "2026-01-13T09:00:00Z",
+            "data": ["test": "hemoglobin", "value": .number(10 + Double(n % 20) / 10), "unit": "g/dL"],
+        ]
+    }
+
+    @Test("one patient's events sent at once are evaluated one after another, each on top of all before it")
+    func perPatientOrder() async throws {
+        let store = try temporaryStore()
+        defer { try? store.close() }
+        _ = try await store.ingest(
+            try pleuralPatient("ORD-1").map(incoming), actor: Self.caller, settings: Self.settings, receivedAt: Self.at)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 1...24 {
+                group.addTask {
+                    let results = try await store.ingest(
+                        [try incoming(lab("ORD-1", n))], actor: Self.caller, settings: Self.settings,
+                        receivedAt: Self.at)
+                    guard case .success(let result) = results[0] else { throw Refused() }
+                    #expect(result.status == "accepted")
+                }
+                // Another patient at the same time proceeds independently.
+                group.addTask {
+                    _ = try await store.ingest(
+                        [try incoming(lab("ORD-2", n))], actor: Self.caller, settings: Self.settings,
+                        receivedAt: Self.at)
+                }
+            }
+            try await group.waitForAll()
+        }
+        // The k-th stored event was evaluated with exactly the k − 1 before it: no event missed,
+        // none counted twice, whatever order they arrived in.
+        #expect(try await historyCounts(store, "ORD-1") == Array(0..<31))
+        #expect(try await historyCounts(store, "ORD-2") == Array(0..<24))
+        #expect(try await store.verify().status == "ok")
+    }
+
+    @Test("the same event id sent for two patients at once: one is stored, the other is a conflict, never both")
+    func idRaceAcrossPatients() async throws {
+        let store = try temporaryStore()
+        defer { try? store.close() }
+        for round in 0..<20 {
+            let id = "SHARED-\(round)"
+            let outcomes = try await withThrowingTaskGroup(of: Result<EventResultV1, Rejection>.self) { group in
+                for patient in ["RA-1", "RA-2"] {
+                    group.addTask {
+                        var event = lab(patient, round)
+                        if case .object(var fields) = event {
+                            fields["id"] = .string(id)
+                            event = .object(fields)
+                        }
+                        return try await store.ingest(
+                            [try incoming(event)], actor: Self.caller, settings: Self.settings, receivedAt: Self.at)[0]
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let accepted = outcomes.filter { if case .success = $0 { true } else { false } }
+            #expect(accepted.count == 1, "round \(round): \(outcomes)")
+            #expect(outcomes.contains { $0 == .failure(.eventIdConflict(eventId: id)) }, "round \(round)")
+        }
+        let stored = try await store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
+        #expect(stored == 20)
+    }
+
+    @Test("a transaction that fails leaves nothing in memory: the next event is evaluated on what is stored")
+    func failedCommitLeavesNoState() async throws {
+        let store = try temporaryStore()
+        defer { try? store.close() }
+        _ = try await store.ingest(
+            try pleuralPatient("FC-1").map(incoming), actor: Self.caller, settings: Self.settings, receivedAt: Self.at)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        holder.arguments = [store.path]
+        let input = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\n.shell sleep 7\nCOMMIT;\n".utf8))
+        try input.fileHandleForWriting.close()
+        try await Task.sleep(for: .milliseconds(300))
+        await #expect(throws: StorageUnavailable.self) {
+            _ = try await store.ingest(
+                [try incoming(lab("FC-1", 1))], actor: Self.caller, settings: Self.settings, receivedAt: Self.at)
+        }
+        holder.waitUntilExit()
+        let results = try await store.ingest(
+            [try incoming(lab("FC-1", 2))], actor: Self.caller, settings: Self.settings, receivedAt: Self.at)
+        guard case .success = results[0] else { Issue.record("\(results[0])"); return }
+        // Evaluated on the 7 stored events, not on the 8 the failed attempt had in mind.
+        #expect(try await historyCounts(store, "FC-1") == Array(0..<8))
+        let stored = try await store.patientEvents("FC-1")
+        #expect(stored?.events.map(\.id).contains("FC-1-lab-1") == false)
+    }
 }
