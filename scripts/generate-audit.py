@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Appends N records to the audit chain of a pathwayd database, built independently of the daemon
-from the format in docs/audit.md (so a daemon `verify` of the result also checks that format).
+from the v2 format in docs/audit.md (so a daemon `verify` of the result also checks that format).
 
 usage: generate-audit.py DATABASE RECORDS PATIENTS [--template-from-last]
 
-Each record copies the input and output of the last `event` record already in the database
-(realistic sizes) or, without --template-from-last, uses small synthetic ones (~1 KB).
+Each record copies the input and (compressed) output of the last `event` record already in the
+database (realistic sizes) or, without --template-from-last, uses small synthetic ones.
 """
-import hashlib, sqlite3, sys, uuid
+import hashlib, sqlite3, sys, uuid, zlib
+
+def field(f):
+    f = f if isinstance(f, bytes) else str(f).encode()
+    return str(len(f)).encode() + b":" + f + b"\n"
 
 def canonical(r):
-    fields = [str(r[0]), r[1], str(r[2]), str(r[3]), r[4], r[5], r[6], r[7] or "", r[8] or "", r[9], r[10], r[11]]
-    return b"pathwayd-audit-v1\n" + b"".join(str(len(f.encode())).encode() + b":" + f.encode() + b"\n" for f in fields)
+    seq, did, at, uid, user, roles, action, pid, rev, version, inp, outz, prev = r
+    return b"pathwayd-audit-v2\n" + b"".join(
+        map(field, [seq, did, at, uid, user, roles, action, pid or "", rev or "", version, inp, outz, prev]))
 
 def main():
     path, count, patients = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -19,27 +24,35 @@ def main():
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     seq, prev, revision = db.execute("SELECT seq, hash, revision FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    version = "generated"
     if "--template-from-last" in sys.argv:
-        input_text, output_text = db.execute(
-            "SELECT input, output FROM audit WHERE action = 'event' ORDER BY seq DESC LIMIT 1").fetchone()
+        input_text, output_z, version = db.execute(
+            "SELECT input, output_zlib, version FROM audit WHERE action = 'event' AND format IS NOT NULL "
+            "ORDER BY seq DESC LIMIT 1").fetchone()
     else:
-        input_text = '{"evaluatedAt":"2026-03-01T10:00:00Z","eventId":"e","events":[' + ",".join(
-            ['{"data":{"scale":"ecog","value":1},"id":"e%d","occurredAt":"2026-03-01T10:00:00Z","patientId":"P","type":"performance-status"}' % i for i in range(4)]) + '],"parameters":{}}'
-        output_text = '{"response":{"changes":[{"from":"needs-data","id":"nivolumab-ipilimumab","to":"recommended"}],"decisionId":"d","eventId":"e","status":"accepted"}}'
+        input_text = ('{"evaluatedAt":"2026-03-01T10:00:00Z","eventId":"e","events":[{"data":{"scale":"ecog",'
+                      '"value":1},"id":"e","occurredAt":"2026-03-01T10:00:00Z","patientId":"P",'
+                      '"type":"performance-status"}],"history":{"count":6,"digest":"sha256:' + "0" * 64 +
+                      '","patientId":"P"},"parameters":{}}')
+        output_z = zlib.compress(b'{"response":{"changes":[{"from":"needs-data","id":"nivolumab-ipilimumab",'
+                                 b'"to":"recommended"}],"decisionId":"d","eventId":"e","status":"accepted"}}')
     at = 1_772_000_000_000
     batch = []
+    insert = ("INSERT INTO audit (seq, decision_id, at, actor_uid, actor_user, actor_roles, action, patient_id, "
+              "revision, version, input, output_zlib, prev_hash, hash, output, format) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','pathwayd-audit-v2')")
     for i in range(count):
         seq += 1
         row = (seq, str(uuid.UUID(int=(seq << 64) | 0xA0D17)), at + seq, 1000, "ehr-bridge", "ehr", "event",
-               "GEN-%07d" % (i % patients), revision, input_text, output_text, prev)
+               "GEN-%07d" % (i % patients), revision, version, input_text, output_z, prev)
         prev = hashlib.sha256(canonical(row)).hexdigest()
         batch.append(row + (prev,))
         if len(batch) == 20_000:
-            db.executemany("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+            db.executemany(insert, batch)
             db.commit()
             batch = []
     if batch:
-        db.executemany("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+        db.executemany(insert, batch)
         db.commit()
     print(f"{count} records appended; head {seq}:{prev}")
 
