@@ -60,6 +60,8 @@ public enum Daemon {
         let services = ServiceGroup(
             configuration: .init(
                 services: [
+                    // First, so it is the last to stop: after the server has drained.
+                    .init(service: StoreService(service: service)),
                     .init(service: app), .init(service: reloads), .init(service: checkpoints),
                     .init(service: socketWatch, failureTerminationBehavior: .gracefullyShutdownGroup),
                     // Last, so it is the first to hear of the shutdown: STOPPING=1 before the drain.
@@ -69,7 +71,7 @@ public enum Daemon {
                 logger: logger))
         var failure: (any Error)?
         do { try await services.run() } catch { failure = error }
-        try await service.close()
+        try await service.close()  // already closed by StoreService, unless the group failed to start
         unlink(socketPath)
         if let failure { throw failure }
         logger.notice("pathwayd stopped; database closed")
@@ -105,7 +107,7 @@ public enum Daemon {
     /// and later runs `verify --against SEQ:HASH` to detect a truncated trail.
     /// The head is verified from the last recorded checkpoint before it is logged and recorded:
     /// a checkpoint never vouches for records nobody checked.
-    static func logCheckpoint(_ store: Store, _ logger: Logger, _ when: String) async throws {
+    static func logCheckpoint(_ store: any PathwayStoring, _ logger: Logger, _ when: String) async throws {
         let integrity = try await store.checkIntegrity()
         let verified = integrity.verification.head.map { ChainHead(seq: $0.seq, hash: $0.hash) }
         guard integrity.isIntact, let head = verified ?? integrity.lastCheckpoint else {
@@ -190,6 +192,19 @@ struct SignalReloadService: Service {
     }
 }
 
+/// The store as a service of the group: started before the HTTP server and stopped after it. Once
+/// the server has drained, the writer commits what is queued (refusing anything new), the stop
+/// checkpoint is recorded and the database is closed.
+struct StoreService: Service {
+    let service: PathwayService
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        // Not cancelled with the group: closing must finish either way.
+        try await Task { try await service.close() }.value
+    }
+}
+
 /// Tells systemd `STOPPING=1` as soon as a graceful shutdown begins.
 struct StoppingNotifier: Service {
     let notifier: SystemdNotifier
@@ -202,7 +217,7 @@ struct StoppingNotifier: Service {
 
 /// Writes the audit chain head to the log every `interval` seconds.
 struct CheckpointService: Service {
-    let store: Store
+    let store: any PathwayStoring
     let logger: Logger
     let interval: Int
 

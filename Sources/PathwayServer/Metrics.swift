@@ -1,65 +1,104 @@
+import Foundation
+import Prometheus
 import Synchronization
 
-/// Counters for `/v1/metrics`, in Prometheus text format.
+/// The daemon's metrics, in a Prometheus registry that `/v1/metrics` emits: requests by route and
+/// status with latency histograms by route, events by outcome, reloads, refusals; the store's
+/// writer reports commit latency, requests per group and queue depth into the same registry
+/// through swift-metrics (`factory`).
 final class DaemonMetrics: Sendable {
-    private struct Key: Hashable, Comparable {
-        var route: String
-        var status: Int
-        static func < (a: Key, b: Key) -> Bool { (a.route, a.status) < (b.route, b.status) }
+    let registry = PrometheusCollectorRegistry()
+    /// For swift-metrics users (the store's writer): the same registry.
+    let factory: PrometheusMetricsFactory
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+    ]
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = Self.latencyBuckets
+        factory.defaultValueHistogramBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        self.factory = factory
+        // Present from the start, so a scrape shows zeros rather than nothing.
+        _ = registry.makeCounter(descriptor: Self.refusals)
+        _ = registry.makeCounter(descriptor: Self.refusalsUnrecorded)
     }
 
-    private let requests = Mutex<[Key: Int]>([:])
-    private let events = Mutex<[String: Int]>([:])
-    private let reloads = Mutex<[String: Int]>([:])
-    /// Refusals (403): all, and those only counted (beyond the per-uid audit limit).
-    private let refusals = Mutex((all: 0, suppressed: 0))
+    static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "pathwayd", metricName: "http_requests", unitName: "total",
+            helpText: "HTTP requests answered, by route and status.")
+    }
+    static var requestDuration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "pathwayd", metricName: "http_request_duration", unitName: "seconds",
+            helpText: "Time to answer an HTTP request, by route.")
+    }
+    static var events: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "pathwayd", metricName: "events", unitName: "total", helpText: "Events posted, by outcome.")
+    }
+    static var reloads: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "pathwayd", subsystem: "rules", metricName: "reloads", unitName: "total",
+            helpText: "Rules reload attempts, by outcome.")
+    }
+    static var refusals: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "pathwayd", metricName: "refusals", unitName: "total",
+            helpText: "Requests refused for lack of a role (403).")
+    }
+    static var refusalsUnrecorded: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "pathwayd", metricName: "refusals_unrecorded", unitName: "total",
+            helpText:
+                "Refusals beyond limits.refusalsPerMinute for one uid: counted and summarised, not recorded one by one."
+        )
+    }
 
-    func request(route: String, status: Int) {
-        requests.withLock { $0[Key(route: route, status: status), default: 0] += 1 }
+    func request(route: String, status: Int, duration: Duration) {
+        registry.makeCounter(descriptor: Self.requests, labels: [("route", route), ("status", String(status))])
+            .increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.requestDuration, labels: [("route", route)], buckets: Self.latencyBuckets
+        ).record(duration)
     }
 
     func event(_ outcome: String, count: Int = 1) {
-        events.withLock { $0[outcome, default: 0] += count }
+        guard count > 0 else { return }
+        registry.makeCounter(descriptor: Self.events, labels: [("outcome", outcome)]).increment(by: Int64(count))
     }
 
-    func refusal() { refusals.withLock { $0.all += 1 } }
-    func refusalSuppressed() { refusals.withLock { $0.suppressed += 1 } }
+    func refusal() { registry.makeCounter(descriptor: Self.refusals).increment() }
+    func refusalSuppressed() { registry.makeCounter(descriptor: Self.refusalsUnrecorded).increment() }
 
     func reload(_ outcome: String) {
-        reloads.withLock { $0[outcome, default: 0] += 1 }
+        registry.makeCounter(descriptor: Self.reloads, labels: [("outcome", outcome)]).increment()
     }
 
-    func render(extra: [(name: String, help: String, type: String, samples: [(labels: String, value: Double)])])
-        -> String
-    {
-        var lines: [String] = []
-        func family(_ name: String, _ help: String, _ type: String, _ samples: [(String, Double)]) {
-            lines.append("# HELP \(name) \(help)")
-            lines.append("# TYPE \(name) \(type)")
-            for (labels, value) in samples {
-                let number = value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-                lines.append("\(name)\(labels.isEmpty ? "" : "{\(labels)}") \(number)")
-            }
+    private let revisions = Mutex<Set<String>>([])
+
+    /// `pathwayd_rules_info{revision}`: 1 for the running revision, 0 for those run before.
+    func rulesRevision(_ running: String) {
+        let all = revisions.withLock { seen in
+            seen.insert(running)
+            return seen
         }
-        let requestCounts = requests.withLock { $0 }.sorted { $0.key < $1.key }
-        family(
-            "pathwayd_http_requests_total", "HTTP requests answered, by route and status.", "counter",
-            requestCounts.map { ("route=\"\($0.key.route)\",status=\"\($0.key.status)\"", Double($0.value)) })
-        family(
-            "pathwayd_events_total", "Events posted, by outcome.", "counter",
-            events.withLock { $0 }.sorted { $0.key < $1.key }.map { ("outcome=\"\($0.key)\"", Double($0.value)) })
-        family(
-            "pathwayd_rules_reloads_total", "Rules reload attempts, by outcome.", "counter",
-            reloads.withLock { $0 }.sorted { $0.key < $1.key }.map { ("outcome=\"\($0.key)\"", Double($0.value)) })
-        let refused = refusals.withLock { $0 }
-        family(
-            "pathwayd_refusals_total", "Requests refused for lack of a role (403).", "counter",
-            [("", Double(refused.all))])
-        family(
-            "pathwayd_refusals_unrecorded_total",
-            "Refusals beyond limits.refusalsPerMinute for one uid: counted and summarised, not recorded one by one.",
-            "counter", [("", Double(refused.suppressed))])
-        for item in extra { family(item.name, item.help, item.type, item.samples.map { ($0.labels, $0.value) }) }
-        return lines.joined(separator: "\n") + "\n"
+        for revision in all {
+            gauge(
+                "rules_info", "The running rules revision.", revision == running ? 1 : 0,
+                labels: [("revision", revision)])
+        }
+    }
+
+    /// Sets a gauge read at scrape time.
+    func gauge(_ name: String, _ help: String, _ value: Double, labels: [(String, String)] = []) {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(namespace: "pathwayd", metricName: name, unitName: "", helpText: help),
+            labels: labels
+        ).set(value)
     }
 }

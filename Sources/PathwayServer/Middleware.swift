@@ -39,10 +39,12 @@ struct ErrorMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
+        let started = ContinuousClock.now
         let response: Response
         do { response = try await next(request, context) } catch { response = answer(error, request).response }
         let route = context.endpointPath ?? "unknown"
-        metrics.request(route: "\(request.method) \(route)", status: response.status.code)
+        metrics.request(
+            route: "\(request.method) \(route)", status: response.status.code, duration: ContinuousClock.now - started)
         return response
     }
 

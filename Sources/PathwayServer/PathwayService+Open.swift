@@ -23,9 +23,10 @@ extension PathwayService {
             for problem in error.problems { logger.critical("\(problem)") }
             throw DaemonError("the rules in \(configuration.rules.directory) were refused; not starting")
         }
-        let store = try Store(
+        let metrics = DaemonMetrics()
+        let store: any PathwayStoring = try Store(
             path: configuration.database.path,
-            synchronous: configuration.database.synchronous == "normal" ? .normal : .full)
+            synchronous: configuration.database.synchronous == "normal" ? .normal : .full, metrics: metrics.factory)
         if configuration.database.synchronous == "normal" {
             logger.warning("database.synchronous is normal: acknowledged writes may be lost if the machine loses power")
         }
@@ -58,26 +59,33 @@ extension PathwayService {
                 "status": "loaded", "to": .string(loaded.rules.revision),
                 "counts": .object(loaded.rules.counts.mapValues { .number(Double($0)) }),
             ]))
-        try await store.write { [override] transaction in
-            if let override {
-                try transaction.appendAudit(
+        var entries: [AuditEntry] = []
+        if let override {
+            entries.append(
+                AuditEntry(
                     decisionId: newDecisionId(), at: startedAt, actor: selfCaller, action: .integrityOverride,
-                    patientId: nil, revision: archived.revision, input: override, output: "{}")
-            }
-            try transaction.archive(rules: archived, at: startedAt)
-            try transaction.appendAudit(
-                decisionId: newDecisionId(), at: startedAt, actor: selfCaller, action: .rulesReload, patientId: nil,
-                revision: archived.revision, input: startupInput, output: startupOutput)
+                    patientId: nil, revision: archived.revision, input: override, output: "{}"))
         }
+        entries.append(
+            AuditEntry(
+                decisionId: newDecisionId(), at: startedAt, actor: selfCaller, action: .rulesReload, patientId: nil,
+                revision: archived.revision, input: startupInput, output: startupOutput))
+        try await store.record(entries, archiving: archived)
         try await Daemon.logCheckpoint(store, logger, "start")
         return PathwayService(
             store: store, rules: RulesHolder(initial: loaded, directory: configuration.rules.directory),
             roleMap: RoleMap(grants: configuration.roles), configuration: configuration, logger: logger,
-            notifier: notifier, selfCaller: selfCaller)
+            notifier: notifier, selfCaller: selfCaller, metrics: metrics)
     }
 
-    /// After the server has drained: records the stop checkpoint and closes the database.
+    /// After the server has drained: records the stop checkpoint, lets the writer commit what is
+    /// queued, and closes the database. Once; later calls do nothing.
     public func close() async throws {
+        guard
+            closed.withLock({ closed in
+                defer { closed = true }; return !closed
+            })
+        else { return }
         try await Daemon.logCheckpoint(store, logger, "stop")
         try store.close()
     }

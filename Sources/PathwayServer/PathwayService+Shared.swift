@@ -56,10 +56,9 @@ extension PathwayService {
         subjects: [(subject: String, status: String)] = []
     ) async throws {
         let revision = revision ?? rules.snapshot.rules.revision
-        try await store.write { transaction in
-            try transaction.appendAudit(
+        try await store.record(
+            AuditEntry(
                 decisionId: decisionId, at: at, actor: actor, action: action, patientId: patientId, revision: revision,
-                input: input, output: output, subjects: subjects)
-        }
+                input: input, output: output, subjects: subjects))
     }
 }

@@ -6,15 +6,16 @@ import NIOCore
 import PathwayAPI
 import PathwayCore
 import PathwayStore
+import Synchronization
 
 /// Everything the routes share: the store, the running rules, roles, limits, metrics. Made by
 /// `open(configuration:…)`, served by `buildApplication(service:)`, closed by `close()`.
 public final class PathwayService: Sendable {
-    let store: Store
+    let store: any PathwayStoring
     let rules: RulesHolder
     let roleMap: RoleMap
     let configuration: DaemonConfiguration
-    let metrics = DaemonMetrics()
+    let metrics: DaemonMetrics
     let startedAt = ContinuousClock.now
     let logger: Logger
     let notifier: SystemdNotifier
@@ -22,11 +23,14 @@ public final class PathwayService: Sendable {
     let refusals: RefusalLimiter
     /// The daemon itself, as the audit trail names it for start-up and SIGHUP reloads.
     let selfCaller: Caller
+    let closed = Mutex(false)
 
     init(
-        store: Store, rules: RulesHolder, roleMap: RoleMap, configuration: DaemonConfiguration, logger: Logger,
-        notifier: SystemdNotifier, selfCaller: Caller
+        store: any PathwayStoring, rules: RulesHolder, roleMap: RoleMap, configuration: DaemonConfiguration,
+        logger: Logger,
+        notifier: SystemdNotifier, selfCaller: Caller, metrics: DaemonMetrics
     ) {
+        self.metrics = metrics
         self.selfCaller = selfCaller
         self.store = store
         self.rules = rules
@@ -75,12 +79,12 @@ public final class PathwayService: Sendable {
                 from: previous.rules.revision, to: candidate.rules.revision, counts: candidate.rules.counts)
             let output = try CanonicalJSON.encode(result)
             do {
-                try await store.write { transaction in
-                    try transaction.archive(rules: archived, at: at)
-                    try transaction.appendAudit(
-                        decisionId: decisionId, at: at, actor: actor, action: .rulesReload, patientId: nil,
-                        revision: candidate.rules.revision, input: input, output: output)
-                }
+                try await store.record(
+                    [
+                        AuditEntry(
+                            decisionId: decisionId, at: at, actor: actor, action: .rulesReload, patientId: nil,
+                            revision: candidate.rules.revision, input: input, output: output)
+                    ], archiving: archived)
             } catch {
                 notifier.notify(["READY=1", "STATUS=serving rules \(previous.rules.revision) (reload failed: storage)"])
                 throw error
@@ -95,11 +99,10 @@ public final class PathwayService: Sendable {
         case .failure(let refused):
             let output = try CanonicalJSON.encode(
                 JSONValue.object(["status": "refused", "problems": .array(refused.problems.map(JSONValue.string))]))
-            try await store.write { transaction in
-                try transaction.appendAudit(
+            try await store.record(
+                AuditEntry(
                     decisionId: decisionId, at: at, actor: actor, action: .rulesReload, patientId: nil,
-                    revision: previous.rules.revision, input: input, output: output)
-            }
+                    revision: previous.rules.revision, input: input, output: output))
             metrics.reload("refused")
             logger.error("rules refused; the running set stays", metadata: ["problems": "\(refused.problems.count)"])
             for problem in refused.problems { logger.error("\(problem)") }

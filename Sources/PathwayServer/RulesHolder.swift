@@ -80,7 +80,7 @@ final class RulesHolder: Sendable {
     }
 
     /// The compiled rules of an archived revision (the running one, or compiled from the archive).
-    func rules(revision: String, store: Store) async throws -> CompiledRules? {
+    func rules(revision: String, store: any PathwayStoring) async throws -> CompiledRules? {
         let running = snapshot.rules
         if running.revision == revision { return running }
         if let cached = archive.withLock({ $0[revision] }) { return cached }

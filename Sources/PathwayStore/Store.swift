@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GRDB
 import PathwayAPI
@@ -21,7 +22,13 @@ public final class Store: Sendable {
     let patientCache = PatientCache()
 
     /// Opens (creating if needed) and migrates the database, and starts the writer.
-    public init(path: String, synchronous: Synchronous = .full) throws {
+    /// - Parameter metrics: where the writer reports commit latency, requests per group and queue
+    ///   depth (swift-metrics; nothing by default).
+    public init(
+        path: String, synchronous: Synchronous = .full, metrics: any MetricsFactory = NOOPMetricsHandler.instance
+    )
+        throws
+    {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
@@ -38,7 +45,8 @@ public final class Store: Sendable {
             throw StorageUnavailable(
                 description: "PRAGMA synchronous is \(level) on the writer, expected \(synchronous)")
         }
-        writer = GroupCommitWriter(pool: pool, state: WriterState(head: try pool.read(Self.head(in:))))
+        writer = GroupCommitWriter(
+            pool: pool, state: WriterState(head: try pool.read(Self.head(in:))), metrics: metrics)
     }
 
     /// Commits what is queued, stops the writer, checkpoints the WAL into the database and closes.

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GRDB
 import PathwayAPI
@@ -48,20 +49,36 @@ final class GroupCommitWriter: @unchecked Sendable {
         var fail: (any Error) -> Void
     }
 
+    /// The writer's life: it accepts work, then drains (commits what is queued, refuses anything
+    /// new), then is closed (its thread has ended).
+    enum Phase: Sendable { case accepting, draining, closed }
+
     private let condition = NSCondition()
     private var pending: [Pending] = []  // guarded by `condition`
-    private var stopping = false  // guarded by `condition`
-    private var stopped = false  // guarded by `condition`
+    private var phase = Phase.accepting  // guarded by `condition`
     private let pool: DatabasePool
     private let state: WriterState  // only used on the writer thread
     private let maxBatch: Int
     let metrics: WriterMetrics
 
-    init(pool: DatabasePool, state: WriterState, maxBatch: Int = 1024) {
+    private let commitTimer: CoreMetrics.Timer
+    private let groupSize: Recorder
+    private let queueDepth: Gauge
+    private let transactions: CoreMetrics.Counter
+    private let requests: CoreMetrics.Counter
+    private let failedTransactions: CoreMetrics.Counter
+
+    init(pool: DatabasePool, state: WriterState, maxBatch: Int = 1024, metrics factory: any MetricsFactory) {
         self.pool = pool
         self.state = state
         self.maxBatch = maxBatch
         self.metrics = WriterMetrics()
+        commitTimer = Timer(label: "pathwayd_writer_commit_seconds", factory: factory)
+        groupSize = Recorder(label: "pathwayd_writer_group_requests", aggregate: true, factory: factory)
+        queueDepth = Gauge(label: "pathwayd_writer_queue_depth", factory: factory)
+        transactions = Counter(label: "pathwayd_writer_transactions_total", factory: factory)
+        requests = Counter(label: "pathwayd_writer_requests_total", factory: factory)
+        failedTransactions = Counter(label: "pathwayd_writer_failed_transactions_total", factory: factory)
         let thread = Thread { [self] in loop() }
         thread.name = "pathwayd-writer"
         thread.start()
@@ -76,9 +93,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                 commit: { continuation.resume(returning: box.value!) },
                 fail: { continuation.resume(throwing: $0) })
             condition.lock()
-            if stopped {
+            guard phase == .accepting else {
                 condition.unlock()
-                continuation.resume(throwing: StorageUnavailable(description: "the database is closed"))
+                continuation.resume(throwing: StorageUnavailable(description: "the database is closing"))
                 return
             }
             pending.append(job)
@@ -87,34 +104,39 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// Commits what is queued, then stops the thread. Later submissions fail.
+    /// Commits what is queued, then stops the thread. Submissions from now on are refused.
     func stop() {
         condition.lock()
-        stopping = true
+        if phase == .accepting { phase = .draining }
         condition.signal()
-        while !stopped { condition.wait() }
+        while phase != .closed { condition.wait() }
         condition.unlock()
     }
+
+    var currentPhase: Phase { condition.withLock { phase } }
 
     private func loop() {
         while true {
             condition.lock()
-            while pending.isEmpty && !stopping { condition.wait() }
-            if pending.isEmpty && stopping {
-                stopped = true
+            while pending.isEmpty && phase == .accepting { condition.wait() }
+            if pending.isEmpty && phase == .draining {
+                phase = .closed
                 condition.broadcast()
                 condition.unlock()
                 return
             }
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
+            let waiting = pending.count
             condition.unlock()
+            queueDepth.record(waiting)
             commit(batch)
         }
     }
 
     private func commit(_ batch: [Pending]) {
         var batch = batch
+        let started = ContinuousClock.now
         while !batch.isEmpty {
             let saved = state.head
             var culprit: (index: Int, error: any Error)?
@@ -135,6 +157,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 // Nothing of the batch is on disk: forget what it changed in memory.
                 state.rollBack(to: saved)
                 metrics.failedBatches.add(1)
+                failedTransactions.increment()
                 if let culprit, !Self.isStorageFailure(culprit.error) {
                     // One job failed by itself (its own error, not the database's): it alone is
                     // refused, with its error, and the others are committed without it.
@@ -149,6 +172,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             metrics.batches.add(1)
             metrics.jobs.add(batch.count)
+            transactions.increment()
+            requests.increment(by: batch.count)
+            groupSize.record(batch.count)
+            let elapsed = (ContinuousClock.now - started).components
+            commitTimer.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
             for job in batch { job.commit() }
             return
         }

@@ -85,17 +85,24 @@ final class DaemonHarness: @unchecked Sendable {
         process.standardError = log
         try process.run()
         self.process = process
-        let deadline = Date().addingTimeInterval(60)
+        // A debug build checks its safety invariants at start; on a busy two-core machine running
+        // every suite at once that can take a while.
+        let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if !process.isRunning {
                 throw HarnessError("pathwayd exited with \(process.terminationStatus):\n\(self.log)")
             }
-            if let response = try? await client.request("GET", "/v1/health"), response.status == 200 {
+            // A fresh connection per probe: the client's pool would back off after the refused
+            // connects of a daemon still starting, and could wait past the deadline.
+            if let probe = try? RawConnection(path: socket),
+                probe.send("GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+                probe.readAll().hasPrefix("HTTP/1.1 200")
+            {
                 return
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw HarnessError("pathwayd did not answer within 60 s:\n\(self.log)")
+        throw HarnessError("pathwayd did not answer within 120 s:\n\(self.log)")
     }
 
     /// SIGTERM, then waits for the exit; returns the exit status.

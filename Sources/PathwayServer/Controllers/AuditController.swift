@@ -91,7 +91,7 @@ struct AuditController {
             }
             checkpoint = ChainHead(seq: seq, hash: String(parts[1]))
         }
-        return try .json(encoding: try await service.store.verify(against: checkpoint))
+        return try .json(encoding: try await service.store.verify(against: checkpoint, from: nil))
     }
 
     @Sendable func replay(_ request: Request, context: PathwayContext) async throws -> Response {

@@ -24,36 +24,20 @@ struct OperationsController {
     }
 
     @Sendable func metrics(_ request: Request, context: PathwayContext) async throws -> Response {
-        let counts = service.store.writerCounts
+        let metrics = service.metrics
         let head = try await service.store.head
-        let text = service.metrics.render(extra: [
-            (
-                "pathwayd_uptime_seconds", "Seconds since the daemon started.", "gauge",
-                [("", Double(service.uptimeSeconds))]
-            ),
-            (
-                "pathwayd_rules_info", "The running rules revision.", "gauge",
-                [("revision=\"\(service.rules.snapshot.rules.revision)\"", 1)]
-            ),
-            (
-                "pathwayd_writer_transactions_total", "Transactions committed by the writer.", "counter",
-                [("", Double(counts.batches))]
-            ),
-            (
-                "pathwayd_writer_requests_total", "Requests committed by the writer.", "counter",
-                [("", Double(counts.jobs))]
-            ),
-            (
-                "pathwayd_writer_failed_transactions_total", "Writer transactions that failed and were rolled back.",
-                "counter", [("", Double(counts.failed))]
-            ),
-            (
-                "pathwayd_audit_head_sequence", "Sequence number of the last audit record.", "gauge",
-                [("", Double(head.seq))]
-            ),
-        ])
+        metrics.gauge("uptime_seconds", "Seconds since the daemon started.", Double(service.uptimeSeconds))
+        metrics.rulesRevision(service.rules.snapshot.rules.revision)
+        metrics.gauge("audit_head_sequence", "Sequence number of the last audit record.", Double(head.seq))
+        let database = service.configuration.database.path
+        for (file, path) in [("database", database), ("wal", database + "-wal")] {
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            metrics.gauge(
+                "database_bytes", "Size of the database file and of its write-ahead log.", Double(bytes),
+                labels: [("file", file)])
+        }
         var buffer = ByteBuffer()
-        buffer.writeString(text)
+        buffer.writeBytes(metrics.registry.emitToBuffer())
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: ResponseBody(byteBuffer: buffer))

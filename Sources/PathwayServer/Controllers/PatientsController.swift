@@ -118,16 +118,13 @@ struct PatientsController {
             onPathway: onPathway)
         let output = try CanonicalJSON.encode(result)
         let revision = record.revision
-        try await service.store.write { transaction in
-            try transaction.appendAudit(
+        try await service.store.record(
+            AuditEntry(
                 decisionId: decisionId, at: at, actor: caller, action: .feedback, patientId: patientId,
-                revision: revision, input: input, output: output)
-            try transaction.recordFeedback(
-                decisionId: decisionId, about: feedback.decisionId, patientId: patientId, at: at,
-                pathway: evaluation.pathway, optionId: option.id, optionStatus: option.status,
-                outcome: feedback.outcome,
-                reasonCode: feedback.reason?.code)
-        }
+                revision: revision, input: input, output: output),
+            feedback: FeedbackEntry(
+                about: feedback.decisionId, patientId: patientId, pathway: evaluation.pathway, optionId: option.id,
+                optionStatus: option.status, outcome: feedback.outcome, reasonCode: feedback.reason?.code))
         return .json(output)
     }
 
