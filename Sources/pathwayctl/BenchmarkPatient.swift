@@ -80,6 +80,7 @@ enum BenchmarkPatient {
                       - id: option-\(o)
                         label: Option \(o)
                         kind: systemic
+                        regimen: [\(["cisplatin", "carboplatin", "pemetrexed", "gemcitabine", "vinorelbine"][o % 5])]
                         settings: all
                         strength: recommended
                         requires: ["performance-status <= \(o % 3)", "condition.autoimmune-disease != present", "age <= 75"]
