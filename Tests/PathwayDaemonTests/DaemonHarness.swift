@@ -13,8 +13,9 @@ final class DaemonHarness: @unchecked Sendable {
     var database: String { directory.appendingPathComponent("d.sqlite").path }
     var configPath: String { directory.appendingPathComponent("pathwayd.yaml").path }
     private(set) var process: Process?
-    /// The typed client, one per harness, shut down with it.
-    let client: PathwayClient
+    /// The typed client, shut down with the harness; a new one for every start, so that a pool
+    /// that saw the previous daemon die does not answer for the new one.
+    private(set) var client: PathwayClient
     let logPath: String
     var environment: [String: String] = [:]
 
@@ -85,24 +86,36 @@ final class DaemonHarness: @unchecked Sendable {
         process.standardError = log
         try process.run()
         self.process = process
-        // A debug build checks its safety invariants at start; on a busy two-core machine running
-        // every suite at once that can take a while.
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            if !process.isRunning {
-                throw HarnessError("pathwayd exited with \(process.terminationStatus):\n\(self.log)")
+        // Waited for on a thread of its own: other suites of this process may keep every thread of
+        // the concurrency pool busy with long synchronous work, and a wait that cannot run would
+        // see its deadline pass. A debug build checks its safety invariants at start, so on a busy
+        // two-core machine that can take a while.
+        let socket = socket
+        let exited: String? = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(120)
+                while Date() < deadline {
+                    if !process.isRunning {
+                        continuation.resume(returning: "pathwayd exited with \(process.terminationStatus)")
+                        return
+                    }
+                    // A fresh connection per probe: the client's pool would back off after the
+                    // refused connects of a daemon still starting.
+                    if let probe = try? RawConnection(path: socket),
+                        probe.send("GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+                        probe.readAll().hasPrefix("HTTP/1.1 200")
+                    {
+                        continuation.resume(returning: nil)
+                        return
+                    }
+                    usleep(20_000)
+                }
+                continuation.resume(returning: "pathwayd did not answer within 120 s")
             }
-            // A fresh connection per probe: the client's pool would back off after the refused
-            // connects of a daemon still starting, and could wait past the deadline.
-            if let probe = try? RawConnection(path: socket),
-                probe.send("GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
-                probe.readAll().hasPrefix("HTTP/1.1 200")
-            {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
         }
-        throw HarnessError("pathwayd did not answer within 120 s:\n\(self.log)")
+        if let exited { throw HarnessError("\(exited):\n\(self.log)") }
+        try? await client.shutdown()
+        client = PathwayClient(socketPath: socket, timeout: .seconds(60), connections: 16)
     }
 
     /// SIGTERM, then waits for the exit; returns the exit status.

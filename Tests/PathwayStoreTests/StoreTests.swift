@@ -107,6 +107,18 @@ struct StoreTests {
         #expect(stored?.lastDecisionId == result.decisionId)
     }
 
+    @Test("canonical JSON: the evaluation document written directly; a number JSON cannot hold is refused")
+    func canonicalJSON() throws {
+        #expect(throws: EncodingError.self) {
+            _ = try CanonicalJSON.encode(FactValueV1(fact: "f", value: .number(.infinity)))
+        }
+        let evaluation = EvaluationV1(
+            decisionId: "d", patientId: nil, evaluatedAt: "2026-01-01T00:00:00Z",
+            rules: .init(revision: "r", packs: []), derived: ["x": 1.5], pathway: nil, setting: nil, options: [],
+            trials: [], missingData: [], alerts: [])
+        #expect(try CanonicalJSON.encode(evaluation) == CanonicalJSON.encodeWithJSONEncoder(evaluation))
+    }
+
     @Test("ingest answers in the store's terms: a duplicate, an id conflict and an unknown retraction write nothing")
     func rejections() async throws {
         let store = try temporaryStore()

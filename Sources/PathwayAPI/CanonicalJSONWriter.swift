@@ -1,0 +1,312 @@
+/// Canonical JSON written directly from the evaluation document's types, without `Codable`: the
+/// bytes `JSONEncoder` writes with `.sortedKeys` and `.withoutEscapingSlashes` — keys in UTF-8
+/// byte order, absent optionals left out, floating-point numbers as Swift's `description`
+/// without a trailing `.0`, strings escaping `"`, `\` and control characters only. Every event's
+/// audit record needs the evaluation's canonical bytes, and `JSONEncoder` was most of the cost of
+/// an event; `CanonicalJSONWriterTests` compares the two on every pack test case and on
+/// generated patients.
+public protocol CanonicalJSONWritable {
+    func write(to writer: inout CanonicalJSONWriter)
+}
+
+public struct CanonicalJSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    /// Set when a value JSON cannot hold (a non-finite number) was met: the caller falls back to
+    /// `JSONEncoder`, which reports it.
+    public private(set) var invalid = false
+    private var first: [Bool] = []
+
+    public init(capacity: Int = 16_384) { bytes.reserveCapacity(capacity) }
+
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    // MARK: Structure
+
+    public mutating func beginObject() {
+        bytes.append(UInt8(ascii: "{"))
+        first.append(true)
+    }
+
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        first.removeLast()
+    }
+
+    /// Starts a member; members must come in key order (their UTF-8 bytes).
+    public mutating func key(_ name: String) {
+        if first[first.count - 1] { first[first.count - 1] = false } else { bytes.append(UInt8(ascii: ",")) }
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    public mutating func array<T>(_ items: [T], _ element: (inout CanonicalJSONWriter, T) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, item) in items.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            element(&self, item)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    public mutating func array<T: CanonicalJSONWritable>(_ items: [T]) {
+        array(items) { writer, item in item.write(to: &writer) }
+    }
+
+    public mutating func strings(_ items: [String]) {
+        array(items) { writer, item in writer.string(item) }
+    }
+
+    // MARK: Members
+
+    public mutating func member(_ name: String, _ value: String) {
+        key(name)
+        string(value)
+    }
+
+    public mutating func member(_ name: String, _ value: String?) {
+        guard let value else { return }
+        member(name, value)
+    }
+
+    public mutating func member<T: CanonicalJSONWritable>(_ name: String, _ value: T) {
+        key(name)
+        value.write(to: &self)
+    }
+
+    public mutating func member<T: CanonicalJSONWritable>(_ name: String, _ items: [T]) {
+        key(name)
+        array(items)
+    }
+
+    public mutating func member<T: CanonicalJSONWritable>(_ name: String, _ items: [T]?) {
+        guard let items else { return }
+        member(name, items)
+    }
+
+    // MARK: Scalars
+
+    public mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                let digits = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                bytes.append(digits[Int(byte >> 4)])
+                bytes.append(digits[Int(byte & 0x0F)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func int(_ value: Int) { bytes.append(contentsOf: String(value).utf8) }
+
+    /// A `Double` as `JSONEncoder` writes it.
+    public mutating func double(_ value: Double) {
+        guard value.isFinite else {
+            invalid = true
+            bytes.append(contentsOf: "null".utf8)
+            return
+        }
+        let text = value.description
+        bytes.append(contentsOf: (text.hasSuffix(".0") ? text.dropLast(2) : text[...]).utf8)
+    }
+
+    /// A `JSONValue` as its `Encodable` conformance and `JSONEncoder` write it.
+    public mutating func json(_ value: JSONValue) {
+        switch value {
+        case .null: bytes.append(contentsOf: "null".utf8)
+        case .bool(let flag): bytes.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .number(let number):
+            if number.rounded() == number, abs(number) < 1e15 {
+                bytes.append(contentsOf: String(Int64(number)).utf8)
+            } else {
+                double(number)
+            }
+        case .string(let text): string(text)
+        case .array(let items): array(items) { writer, item in writer.json(item) }
+        case .object(let members): object(members) { writer, value in writer.json(value) }
+        }
+    }
+
+    /// A dictionary as an object with sorted keys.
+    public mutating func object<V>(_ members: [String: V], _ value: (inout CanonicalJSONWriter, V) -> Void) {
+        beginObject()
+        for name in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            key(name)
+            value(&self, members[name]!)
+        }
+        endObject()
+    }
+}
+
+// MARK: The evaluation document (contract §5)
+
+extension EvaluationV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("alerts", alerts)
+        w.member("decisionId", decisionId)
+        w.key("derived")
+        w.object(derived) { writer, value in writer.json(value) }
+        w.member("evaluatedAt", evaluatedAt)
+        w.member("future", future)
+        w.member("missingData", missingData)
+        w.member("options", options)
+        w.member("pathway", pathway)
+        w.member("patientId", patientId)
+        w.member("rules", rules)
+        w.member("setting", setting)
+        w.member("trials", trials)
+        w.endObject()
+    }
+}
+
+extension FutureEventV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("eventId", eventId)
+        w.member("occurredAt", occurredAt)
+        w.member("type", type)
+        w.endObject()
+    }
+}
+
+extension RulesInfoV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("packs", packs)
+        w.member("revision", revision)
+        w.endObject()
+    }
+}
+
+extension RulesInfoV1.Pack: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("id", id)
+        w.member("version", version)
+        w.endObject()
+    }
+}
+
+extension OptionV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("cautions", cautions)
+        w.member("evidence", evidence)
+        w.member("id", id)
+        w.member("kind", kind)
+        w.member("label", label)
+        w.key("missing")
+        w.strings(missing)
+        if let rank {
+            w.key("rank")
+            w.int(rank)
+        }
+        w.member("reasons", reasons)
+        w.member("status", status)
+        w.endObject()
+    }
+}
+
+extension ReasonV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("condition", condition)
+        w.member("result", result)
+        w.member("text", text)
+        w.member("values", values)
+        w.endObject()
+    }
+}
+
+extension FactValueV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("fact", fact)
+        w.key("value")
+        w.json(value)
+        w.endObject()
+    }
+}
+
+extension EvidenceV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("cite", cite)
+        w.member("level", level)
+        w.member("nct", nct)
+        w.member("note", note)
+        w.member("source", source)
+        w.endObject()
+    }
+}
+
+extension CautionV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("cite", cite)
+        w.member("text", text)
+        w.endObject()
+    }
+}
+
+extension TrialV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("acronym", acronym)
+        w.member("cite", cite)
+        w.member("criteria", criteria)
+        w.member("id", id)
+        w.key("notes")
+        w.strings(notes)
+        w.member("recruitment", recruitment)
+        w.member("status", status)
+        w.member("title", title)
+        w.endObject()
+    }
+}
+
+extension CriterionV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("cite", cite)
+        w.member("id", id)
+        w.member("kind", kind)
+        w.member("reason", reason)
+        w.member("result", result)
+        w.member("text", text)
+        w.member("values", values)
+        w.endObject()
+    }
+}
+
+extension MissingFactV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("fact", fact)
+        w.key("neededBy")
+        w.strings(neededBy)
+        w.endObject()
+    }
+}
+
+extension AlertV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("cite", cite)
+        w.member("id", id)
+        w.member("severity", severity)
+        w.member("text", text)
+        w.endObject()
+    }
+}
