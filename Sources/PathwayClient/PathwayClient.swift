@@ -158,56 +158,6 @@ public final class PathwayClient: Sendable {
         }
     }
 
-    public func health() async throws(PathwayClientError) -> HealthV1 {
-        try await call(HealthV1.self, "GET", "/v1/health")
-    }
-
-    /// Posts NDJSON lines; 207 (some lines rejected) is an answer, not an error.
-    public func post(ndjson lines: [String]) async throws(PathwayClientError) -> EventBatchResultV1 {
-        try await call(
-            EventBatchResultV1.self, "POST", "/v1/events", body: Array(lines.joined(separator: "\n").utf8),
-            contentType: "application/x-ndjson", accept: [200, 207])
-    }
-
-    public func patient(_ id: String) async throws(PathwayClientError) -> PatientStateV1 {
-        try await call(PatientStateV1.self, "GET", "/v1/patients/\(Self.escape(id))")
-    }
-
-    public func recommendations(_ id: String) async throws(PathwayClientError) -> EvaluationV1 {
-        try await call(EvaluationV1.self, "GET", "/v1/patients/\(Self.escape(id))/recommendations")
-    }
-
-    public func rules() async throws(PathwayClientError) -> RulesStatusV1 {
-        try await call(RulesStatusV1.self, "GET", "/v1/rules")
-    }
-
-    public func reload() async throws(PathwayClientError) -> ReloadResultV1 {
-        try await call(ReloadResultV1.self, "POST", "/v1/rules/reload", body: [])
-    }
-
-    public func auditDecisions(query: [String: String] = [:]) async throws(PathwayClientError) -> AuditPageV1 {
-        try await call(AuditPageV1.self, "GET", "/v1/audit/decisions" + Self.query(query))
-    }
-
-    public func auditDecision(_ id: String) async throws(PathwayClientError) -> AuditRecordV1 {
-        try await call(AuditRecordV1.self, "GET", "/v1/audit/decisions/\(Self.escape(id))")
-    }
-
-    public func replay(_ id: String) async throws(PathwayClientError) -> ReplayResultV1 {
-        try await call(ReplayResultV1.self, "POST", "/v1/audit/decisions/\(Self.escape(id))/replay", body: [])
-    }
-
-    public func verify(against checkpoint: String? = nil) async throws(PathwayClientError) -> AuditVerificationV1 {
-        try await call(AuditVerificationV1.self, "GET", "/v1/audit/verify" + Self.query(["against": checkpoint]))
-    }
-
-    public func adherence(since: String? = nil, until: String? = nil) async throws(PathwayClientError)
-        -> AdherenceReportV1
-    {
-        try await call(
-            AdherenceReportV1.self, "GET", "/v1/reports/adherence" + Self.query(["since": since, "until": until]))
-    }
-
     /// Percent-encodes a path segment or query value.
     public static func escape(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))

@@ -91,8 +91,6 @@ public protocol PathwayStoring: Sendable {
     func checkIntegrity() async throws -> IntegrityReport
     func restoreTriggers() async throws
     func recordCheckpoint(_ head: ChainHead, at: Int64, kind: String) async throws
-    /// Group-commit counters: transactions, requests in them, failed transactions.
-    var writerCounts: (batches: Int, jobs: Int, failed: Int) { get }
     /// Commits what is queued and closes.
     func close() throws
 }

@@ -113,8 +113,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    var currentPhase: Phase { condition.withLock { phase } }
-
     private func loop() {
         while true {
             condition.lock()

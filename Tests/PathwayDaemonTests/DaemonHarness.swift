@@ -177,9 +177,7 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     func getJSON<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
-        let response = try await get(path)
-        guard response.status == 200 else { throw HarnessError("GET \(path): \(response.status) \(response.text)") }
-        return try JSONDecoder().decode(T.self, from: Data(response.body))
+        try await client.call(type, "GET", path)
     }
 
     /// Runs SQL with the sqlite3 command-line tool and returns its output lines.

@@ -65,16 +65,7 @@ struct EndToEndTests {
         let events = pleuralPatient("SU-1")
         #expect(try await daemon.post(events[0]).status == 200)
         // Another process holds the write lock longer than the writer waits (5 s).
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        holder.arguments = [daemon.database]
-        let input = Pipe()
-        holder.standardInput = input
-        holder.standardOutput = FileHandle.nullDevice
-        try holder.run()
-        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\n.shell sleep 8\nCOMMIT;\n".utf8))
-        try input.fileHandleForWriting.close()
-        try await Task.sleep(for: .microseconds(300_000))
+        let holder = try await holdingWriteLock(daemon.database, seconds: 8)
         let refused = try await daemon.post(events[1])
         #expect(refused.status == 503, "\(refused.text)")
         #expect(try json(refused).at("error.code")?.string == "storage-unavailable")

@@ -156,16 +156,7 @@ struct StoreTests {
         let store = try temporaryStore()
         defer { try? store.close() }
         try await store.write { try record($0, "before") }
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        holder.arguments = [store.path]
-        let input = Pipe()
-        holder.standardInput = input
-        holder.standardOutput = FileHandle.nullDevice
-        try holder.run()
-        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\n.shell sleep 7\nCOMMIT;\n".utf8))
-        try input.fileHandleForWriting.close()
-        try await Task.sleep(for: .milliseconds(300))
+        let holder = try await holdingWriteLock(store.path, seconds: 7)
         await #expect(throws: StorageUnavailable.self) { try await store.write { try record($0, "refused") } }
         holder.waitUntilExit()
         try await store.write { try record($0, "after") }
@@ -269,16 +260,7 @@ struct StoreTests {
         defer { try? store.close() }
         _ = try await store.ingest(
             try pleuralPatient("FC-1").map(incoming), actor: Self.caller, settings: Self.settings, receivedAt: Self.at)
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        holder.arguments = [store.path]
-        let input = Pipe()
-        holder.standardInput = input
-        holder.standardOutput = FileHandle.nullDevice
-        try holder.run()
-        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\n.shell sleep 7\nCOMMIT;\n".utf8))
-        try input.fileHandleForWriting.close()
-        try await Task.sleep(for: .milliseconds(300))
+        let holder = try await holdingWriteLock(store.path, seconds: 7)
         await #expect(throws: StorageUnavailable.self) {
             _ = try await store.ingest(
                 [try incoming(lab("FC-1", 1))], actor: Self.caller, settings: Self.settings, receivedAt: Self.at)

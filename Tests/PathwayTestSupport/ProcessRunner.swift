@@ -65,6 +65,23 @@ public func runBinary(_ name: String, _ arguments: [String], environment: [Strin
     try run(binaries.appendingPathComponent(name).path, arguments, environment: environment)
 }
 
+/// Another process holding the database's write lock (`BEGIN IMMEDIATE` in the sqlite3 tool) for
+/// `seconds`, longer than the writer waits (5 s). Returns once the lock is taken; wait for the
+/// process to exit to have it released.
+public func holdingWriteLock(_ database: String, seconds: Int) async throws -> Process {
+    let holder = Process()
+    holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    holder.arguments = [database]
+    let input = Pipe()
+    holder.standardInput = input
+    holder.standardOutput = FileHandle.nullDevice
+    try holder.run()
+    input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\n.shell sleep \(seconds)\nCOMMIT;\n".utf8))
+    try input.fileHandleForWriting.close()
+    try await Task.sleep(for: .milliseconds(300))
+    return holder
+}
+
 private final class Collected: @unchecked Sendable {
     private let lock = NSLock()
     private var outputData = Data()
