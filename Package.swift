@@ -30,8 +30,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         // The client: HTTP/1.1 over the Unix socket with timeouts (pathwayctl, the load client, the tests).
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-        // zlib for the outputs of v2 audit records.
-        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         // /v1/metrics: the Prometheus exposition of swift-metrics (the writer) and our own collectors.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -60,12 +58,14 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "CZstd",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
+        // Debian's libzstd: the outputs of v2 audit records, compressed against a dictionary of
+        // the rules revision (`zstd -D` and Python's `zstandard` read them offline).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // `struct ucred` mirrored for Swift (glibc hides it behind _GNU_SOURCE).
         .target(name: "CPeerCredentials"),
         // The Hummingbird application on the Unix socket: roles, routes, reload, lifecycle, sd_notify.

@@ -29,16 +29,17 @@ public struct Caller: Sendable, Hashable {
 
 /// The two record formats of the chain. v1 records (written before the upgrade) hold the whole
 /// history of a patient in `input` and the output as text; v2 records reference earlier events by
-/// count and digest, store the output zlib-compressed, and name the daemon version. Both verify;
-/// a database holds v1 records, then v2 records chained onto them.
+/// count and digest, store the output zstd-compressed (against the dictionary of the rules
+/// revision, for evaluations), and name the daemon version. Both verify; a database holds v1
+/// records, then v2 records chained onto them.
 public enum AuditFormat: String, Sendable, Hashable {
     case v1 = "pathwayd-audit-v1"
     case v2 = "pathwayd-audit-v2"
 }
 
 /// One record of the audit chain as stored. `input` is canonical JSON text (sorted keys);
-/// `output` is canonical JSON text for v1 and zlib-compressed canonical JSON for v2. The hash
-/// covers the stored bytes.
+/// `output` is canonical JSON text for v1 and zstd-compressed canonical JSON for v2. The hash
+/// covers the stored bytes and the name of the dictionary they were compressed against.
 public struct AuditRecord: Sendable, Hashable {
     public var seq: Int64
     public var decisionId: String
@@ -55,17 +56,26 @@ public struct AuditRecord: Sendable, Hashable {
     /// The pathwayd version that wrote the record (v2; nil for v1).
     public var version: String?
     public var input: String
-    /// The output as stored: UTF-8 canonical JSON (v1) or its zlib compression (v2).
+    /// The output as stored: UTF-8 canonical JSON (v1) or its zstd compression (v2).
     public var storedOutput: [UInt8]
+    /// The dictionary a v2 output was compressed against (`AuditDictionary.id`), if any.
+    public var outputDictionary: String?
     public var prevHash: String
     public var hash: String
+    /// That dictionary, as the store found it when it read the record.
+    public var dictionary: AuditDictionary?
 
     /// The output as canonical JSON text.
     public var output: String {
         get throws(AuditFormatError) {
             switch format {
             case .v1: return String(decoding: storedOutput, as: UTF8.self)
-            case .v2: return try AuditCompression.inflate(storedOutput)
+            case .v2:
+                if let outputDictionary, dictionary?.id != outputDictionary {
+                    throw AuditFormatError(
+                        description: "the dictionary \(outputDictionary) of record \(seq) is not in the database")
+                }
+                return try AuditCompression.decompress(storedOutput, dictionary: dictionary)
             }
         }
     }
@@ -75,11 +85,12 @@ public struct AuditRecord: Sendable, Hashable {
 
     /// The bytes the hash covers: the format tag, then every field except `hash` in a fixed order,
     /// each as `<byte length>:<bytes>\n`. Absent patient or revision are empty; v2 adds the
-    /// version after the revision, and its output is the compressed bytes. See docs/audit.md.
+    /// version and the output's dictionary (empty if none) after the revision, and its output is
+    /// the compressed bytes. See docs/audit.md.
     public static func canonicalBytes(
         format: AuditFormat, seq: Int64, decisionId: String, at: Int64, actorUid: Int64, actorUser: String,
-        actorRoles: String, action: String, patientId: String?, revision: String?, version: String?, input: String,
-        output: some Collection<UInt8>, prevHash: String
+        actorRoles: String, action: String, patientId: String?, revision: String?, version: String?,
+        outputDictionary: String?, input: String, output: some Collection<UInt8>, prevHash: String
     ) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(input.utf8.count + output.count + 256)
@@ -91,7 +102,10 @@ public struct AuditRecord: Sendable, Hashable {
         ] {
             append(field.utf8, to: &bytes)
         }
-        if format == .v2 { append((version ?? "").utf8, to: &bytes) }
+        if format == .v2 {
+            append((version ?? "").utf8, to: &bytes)
+            append((outputDictionary ?? "").utf8, to: &bytes)
+        }
         append(input.utf8, to: &bytes)
         append(output, to: &bytes)
         append(prevHash.utf8, to: &bytes)
@@ -115,7 +129,7 @@ public struct AuditRecord: Sendable, Hashable {
             Self.canonicalBytes(
                 format: format, seq: seq, decisionId: decisionId, at: at, actorUid: actorUid, actorUser: actorUser,
                 actorRoles: actorRoles, action: action, patientId: patientId, revision: revision, version: version,
-                input: input, output: storedOutput, prevHash: prevHash))
+                outputDictionary: outputDictionary, input: input, output: storedOutput, prevHash: prevHash))
     }
 }
 

@@ -163,6 +163,7 @@ extension Store {
             var inRun: [String: (body: String, patientId: String, decisionId: String)] = [:]
             var results: [(Int, Result<EventResultV1, Rejection>)] = []
             var prepared: [PreparedEvent] = []
+            let dictionary = dictionaries.committed(forRevision: settings.rules.revision)
             for (index, item) in run {
                 let event = item.event
                 if let earlier = stored[event.id] ?? inRun[event.id] {
@@ -184,7 +185,7 @@ extension Store {
                     }
                 }
                 let (row, result) = try PreparedEvent.prepare(
-                    item, after: &entry, actor: actor, settings: settings, receivedAt: now)
+                    item, after: &entry, actor: actor, settings: settings, dictionary: dictionary, receivedAt: now)
                 prepared.append(row)
                 inRun[event.id] = (item.canonical, patientId, row.decisionId)
                 results.append((index, .success(result)))
@@ -273,13 +274,14 @@ struct PreparedEvent: Sendable {
     var actor: Caller
     var revision: String
     var input: String
-    var storedOutput: [UInt8]
+    var output: CompressedOutput
     var subjects: [(subject: String, status: String)]
 
-    /// Evaluates the event on top of `entry`, which then includes it.
+    /// Evaluates the event on top of `entry`, which then includes it; compresses the output
+    /// against `dictionary` (the revision's, once stored).
     static func prepare(
         _ item: IncomingEvent, after entry: inout PatientEntry, actor: Caller, settings: EvaluationSettings,
-        receivedAt now: Instant
+        dictionary: AuditDictionary?, receivedAt now: Instant
     ) throws -> (PreparedEvent, EventResultV1) {
         let event = item.event
         entry.events.append(event)
@@ -300,7 +302,7 @@ struct PreparedEvent: Sendable {
             occurredAt: event.occurredAt.millisecondsSinceEpoch, receivedAt: now, body: item.canonical,
             decisionId: decisionId, summaryJSON: try CanonicalJSON.encode(summary), actor: actor,
             revision: settings.rules.revision, input: recorded.input,
-            storedOutput: try AuditCompression.deflate(output), subjects: recorded.subjects)
+            output: try CompressedOutput(output, dictionary: dictionary), subjects: recorded.subjects)
         return (row, result)
     }
 }
@@ -334,7 +336,7 @@ extension WriteTransaction {
             ])
             try appendAudit(
                 decisionId: row.decisionId, at: row.receivedAt, actor: row.actor, action: .event,
-                patientId: row.patientId, revision: row.revision, input: row.input, storedOutput: row.storedOutput,
+                patientId: row.patientId, revision: row.revision, input: row.input, output: row.output,
                 subjects: row.subjects)
         }
         return true

@@ -97,19 +97,23 @@ public protocol PathwayStoring: Sendable {
 
 extension Store: PathwayStoring {
     public func record(_ entry: AuditEntry) async throws {
-        try await write { transaction in try transaction.append(entry) }
+        let output = try compressed(entry)
+        try await write { transaction in try transaction.append(entry, output: output) }
     }
 
     public func record(_ entries: [AuditEntry], archiving rules: ArchivedRules) async throws {
+        let outputs = try entries.map(compressed)
         try await write { transaction in
             try transaction.archive(rules: rules, at: entries.first?.at ?? Instant(millisecondsSinceEpoch: 0))
-            for entry in entries { try transaction.append(entry) }
+            for (entry, output) in zip(entries, outputs) { try transaction.append(entry, output: output) }
         }
+        dictionaries.register(rules.dictionary)
     }
 
     public func record(_ entry: AuditEntry, feedback: FeedbackEntry) async throws {
+        let output = try compressed(entry)
         try await write { transaction in
-            try transaction.append(entry)
+            try transaction.append(entry, output: output)
             try transaction.recordFeedback(
                 decisionId: entry.decisionId, about: feedback.about, patientId: feedback.patientId, at: entry.at,
                 pathway: feedback.pathway, optionId: feedback.optionId, optionStatus: feedback.optionStatus,
@@ -118,11 +122,19 @@ extension Store: PathwayStoring {
     }
 }
 
+extension Store {
+    /// An entry's output compressed, off the writer: against its revision's dictionary once that
+    /// is stored (a what-if or a replay is an evaluation like any other), else alone.
+    private func compressed(_ entry: AuditEntry) throws -> CompressedOutput {
+        try CompressedOutput(entry.output, dictionary: entry.revision.flatMap(dictionaries.committed(forRevision:)))
+    }
+}
+
 extension WriteTransaction {
-    func append(_ entry: AuditEntry) throws {
+    func append(_ entry: AuditEntry, output: CompressedOutput) throws {
         try appendAudit(
             decisionId: entry.decisionId, at: entry.at, actor: entry.actor, action: entry.action,
-            patientId: entry.patientId, revision: entry.revision, input: entry.input, output: entry.output,
+            patientId: entry.patientId, revision: entry.revision, input: entry.input, output: output,
             subjects: entry.subjects)
     }
 }

@@ -114,12 +114,23 @@ enum Schema {
                 sql: """
                     ALTER TABLE audit ADD COLUMN format TEXT;
                     ALTER TABLE audit ADD COLUMN version TEXT;
-                    ALTER TABLE audit ADD COLUMN output_zlib BLOB;
+                    ALTER TABLE audit ADD COLUMN output_zstd BLOB;
+                    ALTER TABLE audit ADD COLUMN output_dictionary TEXT;
+                    CREATE TABLE audit_dictionaries (
+                        id TEXT PRIMARY KEY,
+                        revision TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        bytes BLOB NOT NULL
+                    );
                     """)
             // v2 records reference earlier events instead of copying them: the events are kept as
-            // received, as the trail is.
-            try db.execute(sql: appendOnlyTriggerSQL["events_refuse_update"]!)
-            try db.execute(sql: appendOnlyTriggerSQL["events_refuse_delete"]!)
+            // received, as the trail is; so are the dictionaries their outputs need.
+            for name in [
+                "events_refuse_update", "events_refuse_delete", "audit_dictionaries_refuse_update",
+                "audit_dictionaries_refuse_delete",
+            ] {
+                try db.execute(sql: appendOnlyTriggerSQL[name]!)
+            }
         }
         return migrator
     }
@@ -134,6 +145,7 @@ enum Schema {
             ("rules_revisions", "rules_revisions_refuse", "the rules archive is append-only"),
             ("audit_checkpoints", "audit_checkpoints_refuse", "the checkpoints are append-only"),
             ("events", "events_refuse", "the events are append-only: v2 audit records refer to them"),
+            ("audit_dictionaries", "audit_dictionaries_refuse", "the audit dictionaries are append-only"),
         ] {
             for operation in ["update", "delete"] {
                 triggers["\(name)_\(operation)"] = """

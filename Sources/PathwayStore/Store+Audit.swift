@@ -84,8 +84,11 @@ extension Store {
     /// The full record of a decision.
     public func auditRecord(_ decisionId: String) async throws -> AuditRecord? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM audit WHERE decision_id = ?", arguments: [decisionId])
-                .map(AuditRecord.init(row:))
+            try self.dictionaries.attach(
+                to: Row.fetchAll(db, sql: "SELECT * FROM audit WHERE decision_id = ?", arguments: [decisionId])
+                    .map(AuditRecord.init(row:)),
+                in: db
+            ).first
         }
     }
 
@@ -119,11 +122,14 @@ extension Store {
             let statement = try db.makeStatement(
                 sql: """
                     SELECT seq, decision_id, at, actor_uid, actor_user, actor_roles, action, patient_id, revision,
-                           input, output, prev_hash, hash, format, version, output_zlib FROM audit
+                           input, output, prev_hash, hash, format, version, output_zstd, output_dictionary
+                    FROM audit
                     WHERE seq > ? ORDER BY seq
                     """)
             let cursor = try Row.fetchCursor(statement, arguments: [previous.seq])
             var count: Int64 = 0
+            // The first record to name each dictionary: each must still be there, with its bytes.
+            var dictionaryUse: [String: (seq: Int64, decisionId: String)] = [:]
             while let row = try cursor.next() {
                 let seq: Int64 = row[0]
                 let decisionId: String = row[1]
@@ -151,11 +157,14 @@ extension Store {
                 let format = (row[13] as String?).map { AuditFormat(rawValue: $0) ?? .v2 } ?? .v1
                 let output: [UInt8] =
                     format == .v1 ? Array((row[10] as String).utf8) : Array((row[15] as Data?) ?? Data())
+                let dictionary: String? = row[16]
+                if let dictionary, dictionaryUse[dictionary] == nil { dictionaryUse[dictionary] = (seq, decisionId) }
                 let computed = AuditRecord.hash(
                     AuditRecord.canonicalBytes(
                         format: format, seq: seq, decisionId: decisionId, at: row[2], actorUid: row[3],
                         actorUser: row[4], actorRoles: row[5], action: row[6], patientId: row[7], revision: row[8],
-                        version: row[14], input: row[9], output: output, prevHash: prevHash))
+                        version: row[14], outputDictionary: dictionary, input: row[9], output: output,
+                        prevHash: prevHash))
                 if computed != hash {
                     return (
                         count, previous,
@@ -176,6 +185,14 @@ extension Store {
                     }
                 }
                 previous = ChainHead(seq: seq, hash: hash)
+            }
+            for (id, first) in dictionaryUse.sorted(by: { $0.value.seq < $1.value.seq }) {
+                if let problem = try AuditDictionaries.problem(with: id, in: db) {
+                    return (
+                        count, previous,
+                        .init(seq: first.seq, decisionId: first.decisionId, problem: "dictionary", message: problem)
+                    )
+                }
             }
             if let checkpoint, checkpoint.seq > 0, !checkpointSeen {
                 return (
@@ -201,10 +218,12 @@ extension Store {
     /// Up to `limit` full records after sequence number `afterSeq`, oldest first, with `at` in [since, until).
     public func records(afterSeq: Int64, since: Int64?, until: Int64?, limit: Int) async throws -> [AuditRecord] {
         try await read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM audit WHERE seq > ? AND at >= ? AND at < ? ORDER BY seq LIMIT ?",
-                arguments: [afterSeq, since ?? Int64.min, until ?? Int64.max, limit]
-            ).map(AuditRecord.init(row:))
+            try self.dictionaries.attach(
+                to: Row.fetchAll(
+                    db, sql: "SELECT * FROM audit WHERE seq > ? AND at >= ? AND at < ? ORDER BY seq LIMIT ?",
+                    arguments: [afterSeq, since ?? Int64.min, until ?? Int64.max, limit]
+                ).map(AuditRecord.init(row:)),
+                in: db)
         }
     }
 }

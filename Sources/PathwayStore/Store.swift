@@ -1,8 +1,10 @@
 import CoreMetrics
+import Crypto
 import Foundation
 import GRDB
 import PathwayAPI
 import PathwayCore
+import Synchronization
 
 /// The daemon's database: events, patients, the audit chain and the rules archive, in one SQLite
 /// file in WAL mode. Reads go to GRDB's reader pool; every write goes through the one writer.
@@ -20,6 +22,7 @@ public final class Store: Sendable {
     /// One ingest at a time per patient, in arrival order (`ingest`).
     let patientLocks = KeyedLock()
     let patientCache = PatientCache()
+    let dictionaries = AuditDictionaries()
 
     /// Opens (creating if needed) and migrates the database, and starts the writer.
     /// - Parameter metrics: where the writer reports commit latency, requests per group and queue
@@ -136,11 +139,74 @@ extension AuditRecord {
         let format = (row["format"] as String?).map { AuditFormat(rawValue: $0) ?? .v2 } ?? .v1
         let output: [UInt8] =
             format == .v1
-            ? Array((row["output"] as String).utf8) : Array((row["output_zlib"] as Data?) ?? Data())
+            ? Array((row["output"] as String).utf8) : Array((row["output_zstd"] as Data?) ?? Data())
         self.init(
             seq: row["seq"], decisionId: row["decision_id"], at: row["at"], actorUid: row["actor_uid"],
             actorUser: row["actor_user"], actorRoles: row["actor_roles"], action: row["action"],
             patientId: row["patient_id"], revision: row["revision"], format: format, version: row["version"],
-            input: row["input"], storedOutput: output, prevHash: row["prev_hash"], hash: row["hash"])
+            input: row["input"], storedOutput: output, outputDictionary: row["output_dictionary"],
+            prevHash: row["prev_hash"], hash: row["hash"])
+    }
+}
+
+/// The compression dictionaries: by revision, those committed by this process (what new records
+/// are compressed against); by name, those records named when they were read.
+final class AuditDictionaries: Sendable {
+    private let committed = Mutex<[String: AuditDictionary]>([:])
+    private let read = Mutex<[String: AuditDictionary]>([:])
+
+    /// The dictionary of `revision`, once its archiving transaction committed.
+    func committed(forRevision revision: String) -> AuditDictionary? { committed.withLock { $0[revision] } }
+
+    /// After the transaction that stored `dictionary` committed.
+    func register(_ dictionary: AuditDictionary) {
+        committed.withLock { $0[dictionary.revision] = dictionary }
+        remember(dictionary)
+    }
+
+    /// Gives each v2 record the dictionary it names, read from the database once and checked
+    /// against its name. A record whose dictionary is missing keeps none, and says so when read.
+    func attach(to records: [AuditRecord], in db: Database) throws -> [AuditRecord] {
+        try records.map { record in
+            guard let id = record.outputDictionary else { return record }
+            var record = record
+            record.dictionary = try dictionary(id, in: db)
+            return record
+        }
+    }
+
+    func dictionary(_ id: String, in db: Database) throws -> AuditDictionary? {
+        if let known = read.withLock({ $0[id] }) { return known }
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT revision, bytes FROM audit_dictionaries WHERE id = ?", arguments: [id])
+        else { return nil }
+        let dictionary = try AuditDictionary(revision: row[0], bytes: Array(row[1] as Data))
+        guard dictionary.id == id else {
+            throw AuditFormatError(description: "the dictionary \(id) no longer has the bytes its name says")
+        }
+        remember(dictionary)
+        return dictionary
+    }
+
+    /// What is wrong with the stored dictionary `id`, read afresh: missing, or bytes other than
+    /// its name says; nil when it is intact.
+    static func problem(with id: String, in db: Database) throws -> String? {
+        guard
+            let bytes = try Data.fetchOne(
+                db, sql: "SELECT bytes FROM audit_dictionaries WHERE id = ?", arguments: [id])
+        else { return "the dictionary \(id) its output was compressed against is not in the database" }
+        guard "sha256:" + hex(SHA256.hash(data: bytes)) == id else {
+            return "the dictionary \(id) no longer has the bytes its name says"
+        }
+        return nil
+    }
+
+    private func remember(_ dictionary: AuditDictionary) {
+        read.withLock { read in
+            // A few hundred kilobytes each: keep the ones in use, not every revision ever read.
+            if read.count >= 32 { read = [:] }
+            read[dictionary.id] = dictionary
+        }
     }
 }

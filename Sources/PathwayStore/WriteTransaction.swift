@@ -44,32 +44,34 @@ public final class WriteTransaction {
     ) throws -> AuditRecord {
         try appendAudit(
             decisionId: decisionId, at: at, actor: actor, action: action, patientId: patientId, revision: revision,
-            input: input, storedOutput: try AuditCompression.deflate(output), subjects: subjects)
+            input: input, output: try CompressedOutput(output, dictionary: nil), subjects: subjects)
     }
 
-    /// Appends a v2 record whose output was compressed already (off the writer).
+    /// Appends a v2 record whose output was compressed already (off the writer). Its dictionary
+    /// must be stored already, or in this transaction.
     @discardableResult
     func appendAudit(
         decisionId: String, at: Instant, actor: Caller, action: AuditAction, patientId: String?, revision: String?,
-        input: String, storedOutput: [UInt8], subjects: [(subject: String, status: String)] = []
+        input: String, output: CompressedOutput, subjects: [(subject: String, status: String)] = []
     ) throws -> AuditRecord {
         let head = state.head
         var record = AuditRecord(
             seq: head.seq + 1, decisionId: decisionId, at: at.millisecondsSinceEpoch, actorUid: Int64(actor.uid),
             actorUser: actor.user, actorRoles: actor.rolesText, action: action.rawValue,
             patientId: patientId, revision: revision, format: .v2, version: PathwayVersion.current, input: input,
-            storedOutput: storedOutput, prevHash: head.hash, hash: "")
+            storedOutput: output.bytes, outputDictionary: output.dictionary, prevHash: head.hash, hash: "")
         record.hash = record.computedHash
         try db.cachedStatement(
             sql: """
                 INSERT INTO audit (seq, decision_id, at, actor_uid, actor_user, actor_roles, action, patient_id,
-                                   revision, input, output, prev_hash, hash, format, version, output_zlib)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)
+                                   revision, input, output, prev_hash, hash, format, version, output_zstd,
+                                   output_dictionary)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             record.seq, record.decisionId, record.at, record.actorUid, record.actorUser, record.actorRoles,
             record.action, record.patientId, record.revision, record.input, record.prevHash, record.hash,
-            record.format.rawValue, record.version, Data(record.storedOutput),
+            record.format.rawValue, record.version, Data(record.storedOutput), record.outputDictionary,
         ])
         if !subjects.isEmpty {
             let statement = try db.cachedStatement(
@@ -82,24 +84,43 @@ public final class WriteTransaction {
         return record
     }
 
-    /// Archives a rules revision (once; later loads of the same revision change nothing).
+    /// Archives a rules revision and its compression dictionary (once; later loads of the same
+    /// revision change nothing).
     public func archive(rules: ArchivedRules, at: Instant) throws {
         try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO rules_revisions (revision, sources, packs, first_loaded_at) VALUES (?, ?, ?, ?)"
         ).execute(arguments: [rules.revision, rules.sourcesJSON, rules.packsJSON, at.millisecondsSinceEpoch])
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO audit_dictionaries (id, revision, created_at, bytes) VALUES (?, ?, ?, ?)"
+        ).execute(arguments: [
+            rules.dictionary.id, rules.revision, at.millisecondsSinceEpoch, Data(rules.dictionary.bytes),
+        ])
     }
 }
 
-/// A rules revision ready for the archive.
+/// A v2 output as stored: zstd bytes, and the dictionary they were compressed against.
+struct CompressedOutput: Sendable {
+    var bytes: [UInt8]
+    var dictionary: String?
+
+    init(_ text: String, dictionary: AuditDictionary?) throws {
+        bytes = try AuditCompression.compress(text, dictionary: dictionary)
+        self.dictionary = dictionary?.id
+    }
+}
+
+/// A rules revision ready for the archive, with the dictionary its evaluations are compressed against.
 public struct ArchivedRules: Sendable {
     public var revision: String
     public var sourcesJSON: String
     public var packsJSON: String
+    public var dictionary: AuditDictionary
 
     public init(rules: CompiledRules, sources: [RuleSource]) throws {
         revision = rules.revision
         sourcesJSON = try CanonicalJSON.encode(sources.map { ["name": $0.name, "contents": $0.contents] })
         packsJSON = try CanonicalJSON.encode(rules.packs)
+        dictionary = try AuditDictionary(rules: rules)
     }
 }
 

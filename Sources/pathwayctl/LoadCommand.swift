@@ -21,6 +21,12 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Append 'eventId decisionId' of every acknowledged event to this file (crash tests).") var ackLog:
         String?
     @Flag(help: "Keep going when the daemon goes away (crash tests).") var tolerateFailures = false
+    @Option(
+        help: """
+            Events each client first stores, untimed, for a patient of its own, to whom it then sends all its \
+            timed events: the rate with a long history per patient.
+            """)
+    var history: Int = 0
 
     /// What one worker saw.
     private struct Outcome: Sendable {
@@ -29,19 +35,23 @@ struct Load: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let start = Date().addingTimeInterval(1)  // warm-up: connections and first requests
-        let end = start.addingTimeInterval(seconds)
-        let (clients, prefix, tolerateFailures) = (clients, prefix, tolerateFailures)
+        let (clients, prefix, tolerateFailures, history, seconds) = (
+            clients, prefix, tolerateFailures, history, seconds
+        )
         let interval = rate.map { Double(clients) / $0 }
         let acks = try ackLog.map(AckLog.init)
         // One connection per worker: the pool's limit is the number of workers.
         let outcomes = try await PathwayClient.with(socketPath: socket, timeout: .seconds(60), connections: clients) {
             client in
-            try await withThrowingTaskGroup(of: Outcome.self) { group in
+            if history > 0 { try await Self.storeHistories(client, clients: clients, prefix: prefix, events: history) }
+            let start = Date().addingTimeInterval(1)  // warm-up: connections and first requests
+            let end = start.addingTimeInterval(seconds)
+            return try await withThrowingTaskGroup(of: Outcome.self) { group in
                 for worker in 0..<clients {
                     group.addTask {
                         var outcome = Outcome()
-                        var n = 0
+                        var n = history
+                        let own = "\(prefix)-\(worker)-history"
                         var scheduled = Date().addingTimeInterval(
                             interval.map { $0 * Double(worker) / Double(max(1, clients)) } ?? 0)
                         while true {
@@ -52,7 +62,8 @@ struct Load: AsyncParsableCommand {
                             let sent = interval == nil ? Date() : scheduled
                             if sent >= end { break }
                             n += 1
-                            let body = LoadEvents.event(patient: "\(prefix)-\(worker)-\(n / 7)", sequence: n)
+                            let patient = history > 0 ? own : "\(prefix)-\(worker)-\(n / 7)"
+                            let body = LoadEvents.event(patient: patient, sequence: n)
                             do {
                                 let response = try await client.request(
                                     "POST", "/v1/events", body: body, contentType: "application/json")
@@ -96,6 +107,74 @@ struct Load: AsyncParsableCommand {
             "RESULT \(label) rate=\(String(format: "%.1f", throughput)) p50=\(percentile(0.5)) p99=\(percentile(0.99)) failed=\(failed.count)"
         )
         if !failed.isEmpty { printError("first failures: \(failed.prefix(3))") }
+    }
+}
+
+extension Load {
+    /// Stores `events` events for each client's own patient, in NDJSON batches of 500, untimed.
+    static func storeHistories(_ client: PathwayClient, clients: Int, prefix: String, events: Int) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<clients {
+                group.addTask {
+                    let patient = "\(prefix)-\(worker)-history"
+                    for first in stride(from: 1, through: events, by: 500) {
+                        let lines = (first...min(events, first + 499)).map {
+                            String(decoding: LoadEvents.event(patient: patient, sequence: $0), as: UTF8.self)
+                        }
+                        let response = try await client.request(
+                            "POST", "/v1/events", body: Array(lines.joined(separator: "\n").utf8),
+                            contentType: "application/x-ndjson")
+                        guard response.status == 200 else {
+                            throw CLIError("storing a history: \(response.status) \(response.text.prefix(200))")
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// The backfill benchmark: one client posts a hospital's history as NDJSON batches, one after
+/// another, and reports acknowledged events/s over the whole run.
+struct Backfill: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Backfill benchmark client: NDJSON batches from one client, events/s (not a test).")
+
+    @Option(help: "The socket.") var socket: String
+    @Option(help: "Events in all (patients of 7 events each, as `load` sends them).") var events: Int = 100_000
+    @Option(help: "Lines per request.") var batch: Int = 1000
+    @Option(help: "Prefix of patient ids (distinct per run).") var prefix: String = "BACKFILL-\(getpid())"
+
+    func run() async throws {
+        let (events, batch, prefix) = (events, max(1, batch), prefix)
+        let clock = ContinuousClock()
+        let (elapsed, accepted) = try await PathwayClient.with(
+            socketPath: socket, timeout: .seconds(300), connections: 1
+        ) { client in
+            var accepted = 0
+            let elapsed = try await clock.measure {
+                for first in stride(from: 0, to: events, by: batch) {
+                    let lines = (first..<min(events, first + batch)).map { n in
+                        String(decoding: LoadEvents.event(patient: "\(prefix)-\(n / 7)", sequence: n), as: UTF8.self)
+                    }
+                    let response = try await client.request(
+                        "POST", "/v1/events", body: Array(lines.joined(separator: "\n").utf8),
+                        contentType: "application/x-ndjson")
+                    guard response.status == 200 else {
+                        throw CLIError("batch at line \(first): \(response.status) \(response.text.prefix(200))")
+                    }
+                    accepted += try JSONDecoder().decode(EventBatchResultV1.self, from: Data(response.body)).accepted
+                }
+            }
+            return (elapsed, accepted)
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        guard accepted == events else { throw CLIError("\(accepted) of \(events) events accepted") }
+        print(
+            "backfill: \(events) events in batches of \(batch) from one client: \(String(format: "%.1f", seconds)) s, \(String(format: "%.0f", Double(events) / seconds)) events/s"
+        )
+        print("RESULT backfill rate=\(String(format: "%.1f", Double(events) / seconds))")
     }
 }
 

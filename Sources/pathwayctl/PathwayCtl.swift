@@ -11,7 +11,7 @@ struct PathwayCtl: AsyncParsableCommand {
         version: PathwayVersion.current,
         subcommands: [
             Post.self, Patient.self, Recommend.self, WhatIf.self, Feedback.self, Audit.self, Report.self, Rules.self,
-            Eval.self, Bench.self, Load.self,
+            Eval.self, Bench.self, Load.self, Backfill.self,
         ]
     )
 }

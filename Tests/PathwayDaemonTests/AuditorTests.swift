@@ -76,7 +76,8 @@ struct AuditorTests {
         let override = try daemon.sql("SELECT input FROM audit WHERE action = 'integrity-override'")
         #expect(override.first?.contains("append-only triggers missing") == true, "\(override)")
         let triggers = try daemon.sql("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")
-        #expect(triggers == ["10"])
+        // UPDATE and DELETE on audit, audit_subjects, rules_revisions, audit_checkpoints, events, audit_dictionaries.
+        #expect(triggers == ["12"])
     }
 
     @Test("at start: records rewritten below the last checkpoint are caught by the checkpoint's hash")

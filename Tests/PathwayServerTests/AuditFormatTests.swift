@@ -20,7 +20,7 @@ struct AuditFormatTests {
         let before = try harness.sql(
             "SELECT seq || ' ' || hash || ' ' || length(input) || ' ' || length(output) FROM audit ORDER BY seq")
         #expect(before.count == 18)
-        try await harness.run { daemon in
+        let answered = try await harness.run { daemon -> (decisionId: String, document: JSONValue) in
             let verified = try await daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify")
             #expect(verified.status == "ok", "\(verified)")
             // New events for a patient the v1 records know, and a view: v2 records.
@@ -31,7 +31,9 @@ struct AuditFormatTests {
                 ]
             ])
             #expect(more.status == 200, "\(more.text)")
-            let view = try await daemon.getJSON(EvaluationV1.self, "/v1/patients/EX-1/recommendations")
+            let viewed = try await daemon.get("/v1/patients/EX-1/recommendations")
+            let view = try viewed.decode(EvaluationV1.self)
+            let answered = (decisionId: view.decisionId, document: try viewed.json())
             let after = try await daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify")
             #expect(after.status == "ok", "\(after)")
             #expect(after.records == 18 + 3)  // the v1 eighteen, then this start, the event, the view
@@ -64,6 +66,7 @@ struct AuditFormatTests {
             #expect(lines.allSatisfy { $0.output != nil })
             let csv = try await daemon.get("/v1/audit/export?format=csv")
             #expect(csv.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == total + 1)
+            return answered
         }
         let kept = try harness.sql(
             "SELECT seq || ' ' || hash || ' ' || length(input) || ' ' || length(output) FROM audit WHERE seq <= 18 ORDER BY seq"
@@ -82,12 +85,19 @@ struct AuditFormatTests {
         let broken = try run("/usr/bin/env", ["python3", "-c", recipe, harness.database])
         #expect(
             broken.status != 0 && broken.errors.contains("broken at record 30"), "\(broken.output) \(broken.errors)")
+        // The second recipe reads a v2 output with Debian's zstd and its dictionary: the document
+        // the daemon answered.
+        let reader = try Self.offlineRecipe(header: "python3 - copy.sqlite DECISION-ID <<'PY'\n")
+        let read = try run("/usr/bin/env", ["python3", "-c", reader, harness.database, answered.decisionId])
+        #expect(read.status == 0, "\(read.errors)")
+        let offlineDocument = try JSONDecoder().decode(JSONValue.self, from: Data(read.output.utf8))
+        #expect(offlineDocument.at("evaluation") == answered.document, "the output read offline differs")
     }
 
-    /// The Python program of docs/audit.md's offline section.
-    static func offlineRecipe() throws -> String {
+    /// A Python program of docs/audit.md's offline section.
+    static func offlineRecipe(header: String = "python3 - copy.sqlite <<'PY'\n") throws -> String {
         let text = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/audit.md"), encoding: .utf8)
-        guard let start = text.range(of: "python3 - copy.sqlite <<'PY'\n"),
+        guard let start = text.range(of: header),
             let end = text.range(of: "\nPY\n", range: start.upperBound..<text.endIndex)
         else { throw HarnessError("docs/audit.md has no offline recipe") }
         return String(text[start.upperBound..<end.lowerBound])
@@ -114,20 +124,27 @@ struct AuditFormatTests {
         func size(_ eventId: String) throws -> Int {
             Int(
                 try harness.sql(
-                    "SELECT length(input) + length(output_zlib) FROM audit a JOIN events e ON e.decision_id = a.decision_id WHERE e.id = '\(eventId)'"
+                    "SELECT length(input) + length(output_zstd) FROM audit a JOIN events e ON e.decision_id = a.decision_id WHERE e.id = '\(eventId)'"
                 ).first ?? "") ?? -1
         }
         let early = try size("BIG-1-lab-3")  // the patient's 10th event
         let late = try size("BIG-1-lab-300")  // the 307th
         #expect(early > 0)
         #expect(Double(late) <= 1.2 * Double(early), "10th event: \(early) bytes, 307th: \(late) bytes")
+        // Every evaluation was compressed against the revision's dictionary, stored once.
+        #expect(
+            try harness.sql("SELECT count(*) FROM audit WHERE action = 'event' AND output_dictionary IS NULL") == ["0"])
+        #expect(try harness.sql("SELECT count(*) FROM audit_dictionaries") == ["1"])
     }
 
-    @Test("every stored part of a v2 record is covered: edited input, output bytes, version or format break verify")
+    @Test(
+        "every stored part of a v2 record is covered: edited input, output bytes, dictionary, version or format break verify"
+    )
     func tampering() async throws {
         for statement in [
             "UPDATE audit SET input = replace(input, 'TAMP-1', 'TAMP-2') WHERE seq = 4",
-            "UPDATE audit SET output_zlib = output_zlib || X'00' WHERE seq = 4",
+            "UPDATE audit SET output_zstd = output_zstd || X'00' WHERE seq = 4",
+            "UPDATE audit SET output_dictionary = NULL WHERE seq = 4",
             "UPDATE audit SET version = '0.0.1' WHERE seq = 4",
             "UPDATE audit SET format = NULL WHERE seq = 4",
         ] {
@@ -141,6 +158,27 @@ struct AuditFormatTests {
                 let result = try await daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify")
                 #expect(result.firstBroken?.seq == 4, "\(statement): \(result)")
                 #expect(result.firstBroken?.problem == "content", "\(statement): \(result)")
+            }
+        }
+    }
+
+    @Test(
+        "a dictionary changed or removed behind the daemon's back is named by verify, at the first record that needs it"
+    )
+    func dictionaryTampering() async throws {
+        for statement in [
+            "DROP TRIGGER audit_dictionaries_refuse_update; UPDATE audit_dictionaries SET bytes = bytes || ' '",
+            "DROP TRIGGER audit_dictionaries_refuse_delete; DELETE FROM audit_dictionaries",
+        ] {
+            let harness = try InProcessDaemon()
+            try await harness.run { daemon in
+                #expect(try await daemon.postNDJSON(pleuralPatient("DICT-1")).status == 200)
+                let first = try harness.sql("SELECT min(seq) FROM audit WHERE output_dictionary IS NOT NULL")
+                #expect(try run("/usr/bin/sqlite3", [harness.database, statement]).status == 0)
+                let result = try await daemon.getJSON(AuditVerificationV1.self, "/v1/audit/verify")
+                #expect(result.status == "broken", "\(statement): \(result)")
+                #expect(result.firstBroken?.problem == "dictionary", "\(statement): \(result)")
+                #expect(result.firstBroken.map { String($0.seq) } == first.first, "\(statement): \(result)")
             }
         }
     }
