@@ -83,54 +83,86 @@ public struct AuditRecord: Sendable, Hashable {
     /// The hash of the record before the first one.
     public static let genesisHash = String(repeating: "0", count: 64)
 
-    /// The bytes the hash covers: the format tag, then every field except `hash` in a fixed order,
-    /// each as `<byte length>:<bytes>\n`. Absent patient or revision are empty; v2 adds the
-    /// version and the output's dictionary (empty if none) after the revision, and its output is
-    /// the compressed bytes. See docs/audit.md.
-    public static func canonicalBytes(
-        format: AuditFormat, seq: Int64, decisionId: String, at: Int64, actorUid: Int64, actorUser: String,
-        actorRoles: String, action: String, patientId: String?, revision: String?, version: String?,
-        outputDictionary: String?, input: String, output: some Collection<UInt8>, prevHash: String
-    ) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(input.utf8.count + output.count + 256)
-        bytes.append(contentsOf: format.rawValue.utf8)
-        bytes.append(UInt8(ascii: "\n"))
-        for field in [
-            String(seq), decisionId, String(at), String(actorUid), actorUser, actorRoles, action, patientId ?? "",
-            revision ?? "",
-        ] {
-            append(field.utf8, to: &bytes)
-        }
+    /// The record's hash: lowercase hex SHA-256 of the format tag and a newline, then every field
+    /// except `hash` in a fixed order, each as `<byte length>:<bytes>\n`. Absent patient or
+    /// revision are empty; v2 adds the version and the output's dictionary (empty if none) after
+    /// the revision, and its output is the compressed bytes. See docs/audit.md. The fields are
+    /// fed to SHA-256 as they are, Swift strings when a record is written, the database's own
+    /// bytes when the chain is verified.
+    public static func hash<Text: ChainField>(
+        format: AuditFormat, seq: Int64, decisionId: Text, at: Int64, actorUid: Int64, actorUser: Text,
+        actorRoles: Text, action: Text, patientId: Text?, revision: Text?, version: Text?,
+        outputDictionary: Text?, input: Text, output: some ChainField, prevHash: Text
+    ) -> String {
+        var hasher = ChainHasher()
+        hasher.update(format.rawValue)
+        hasher.update("\n")
+        hasher.field(seq)
+        hasher.field(decisionId)
+        hasher.field(at)
+        hasher.field(actorUid)
+        for text in [actorUser, actorRoles, action] { hasher.field(text) }
+        hasher.field(patientId)
+        hasher.field(revision)
         if format == .v2 {
-            append((version ?? "").utf8, to: &bytes)
-            append((outputDictionary ?? "").utf8, to: &bytes)
+            hasher.field(version)
+            hasher.field(outputDictionary)
         }
-        append(input.utf8, to: &bytes)
-        append(output, to: &bytes)
-        append(prevHash.utf8, to: &bytes)
-        return bytes
-    }
-
-    private static func append(_ field: some Collection<UInt8>, to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: String(field.count).utf8)
-        bytes.append(UInt8(ascii: ":"))
-        bytes.append(contentsOf: field)
-        bytes.append(UInt8(ascii: "\n"))
-    }
-
-    public static func hash(_ bytes: [UInt8]) -> String {
-        hex(SHA256.hash(data: bytes))
+        hasher.field(input)
+        hasher.field(output)
+        hasher.field(prevHash)
+        return hex(hasher.sha.finalize())
     }
 
     /// The hash this record should have, computed from its stored content.
     public var computedHash: String {
         Self.hash(
-            Self.canonicalBytes(
-                format: format, seq: seq, decisionId: decisionId, at: at, actorUid: actorUid, actorUser: actorUser,
-                actorRoles: actorRoles, action: action, patientId: patientId, revision: revision, version: version,
-                outputDictionary: outputDictionary, input: input, output: storedOutput, prevHash: prevHash))
+            format: format, seq: seq, decisionId: decisionId, at: at, actorUid: actorUid, actorUser: actorUser,
+            actorRoles: actorRoles, action: action, patientId: patientId, revision: revision, version: version,
+            outputDictionary: outputDictionary, input: input, output: storedOutput, prevHash: prevHash)
     }
+}
+
+/// A field of a record as hashed: its bytes.
+public protocol ChainField {
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R
+}
+
+extension String: ChainField {
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var text = self
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+extension Data: ChainField {
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { withUnsafeBytes(body) }
+}
+
+extension Array: ChainField where Element == UInt8 {
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { withUnsafeBytes(body) }
+}
+
+/// SHA-256 over length-prefixed fields, without building the bytes first.
+struct ChainHasher {
+    var sha = SHA256()
+
+    mutating func update(_ text: String) { text.withBytes { sha.update(bufferPointer: $0) } }
+
+    mutating func field(_ value: some ChainField) {
+        value.withBytes { bytes in
+            update(String(bytes.count))
+            update(":")
+            sha.update(bufferPointer: bytes)
+        }
+        update("\n")
+    }
+
+    mutating func field<Text: ChainField>(_ value: Text?) {
+        if let value { field(value) } else { field("") }
+    }
+
+    mutating func field(_ value: Int64) { field(String(value)) }
 }
 
 /// A stored record that cannot be read as its format says.

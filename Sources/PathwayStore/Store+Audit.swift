@@ -104,8 +104,9 @@ extension Store {
             var checkpointSeen = false
             if let from, from.seq > 0 {
                 let stored = try Row.fetchOne(
-                    db, sql: "SELECT decision_id, hash FROM audit WHERE seq = ?", arguments: [from.seq])
-                guard let stored, stored[1] as String == from.hash else {
+                    db, sql: "SELECT CAST(decision_id AS TEXT), CAST(hash AS TEXT) FROM audit WHERE seq = ?",
+                    arguments: [from.seq])
+                guard let stored, stored[1] as String? == from.hash else {
                     return (
                         0, nil,
                         .init(
@@ -119,22 +120,29 @@ extension Store {
                 previous = from
                 checkpointSeen = true
             }
+            // Every field as the database holds its bytes (CAST: a value of another type, written
+            // behind the daemon's back, is read as its text and fails the hash rather than the
+            // read), fed to SHA-256 without being copied into Swift strings.
             let statement = try db.makeStatement(
                 sql: """
-                    SELECT seq, decision_id, at, actor_uid, actor_user, actor_roles, action, patient_id, revision,
-                           input, output, prev_hash, hash, format, version, output_zstd, output_dictionary
-                    FROM audit
-                    WHERE seq > ? ORDER BY seq
+                    SELECT CAST(seq AS INTEGER), CAST(decision_id AS BLOB), CAST(at AS INTEGER),
+                           CAST(actor_uid AS INTEGER), CAST(actor_user AS BLOB), CAST(actor_roles AS BLOB),
+                           CAST(action AS BLOB), CAST(patient_id AS BLOB), CAST(revision AS BLOB),
+                           CAST(input AS BLOB), CAST(output AS BLOB), CAST(prev_hash AS BLOB), CAST(hash AS BLOB),
+                           CAST(format AS BLOB), CAST(version AS BLOB), CAST(output_zstd AS BLOB),
+                           CAST(output_dictionary AS BLOB)
+                    FROM audit WHERE seq > ? ORDER BY seq
                     """)
             let cursor = try Row.fetchCursor(statement, arguments: [previous.seq])
             var count: Int64 = 0
+            var previousHash = Array(previous.hash.utf8)
             // The first record to name each dictionary: each must still be there, with its bytes.
             var dictionaryUse: [String: (seq: Int64, decisionId: String)] = [:]
             while let row = try cursor.next() {
-                let seq: Int64 = row[0]
-                let decisionId: String = row[1]
-                let prevHash: String = row[11]
-                let hash: String = row[12]
+                func text(_ index: Int) -> Data? { row[index] }
+                let seq: Int64 = row[0] ?? 0
+                var decisionId: String { String(decoding: text(1) ?? Data(), as: UTF8.self) }
+                let hash = text(12) ?? Data()
                 count += 1
                 if seq != previous.seq + 1 {
                     return (
@@ -145,7 +153,7 @@ extension Store {
                         )
                     )
                 }
-                if prevHash != previous.hash {
+                guard (text(11) ?? Data()).elementsEqual(previousHash) else {
                     return (
                         count, previous,
                         .init(
@@ -154,18 +162,19 @@ extension Store {
                     )
                 }
                 // The stored bytes are hashed as they are: a v2 output is not inflated to verify it.
-                let format = (row[13] as String?).map { AuditFormat(rawValue: $0) ?? .v2 } ?? .v1
-                let output: [UInt8] =
-                    format == .v1 ? Array((row[10] as String).utf8) : Array((row[15] as Data?) ?? Data())
-                let dictionary: String? = row[16]
-                if let dictionary, dictionaryUse[dictionary] == nil { dictionaryUse[dictionary] = (seq, decisionId) }
+                let format = text(13).map { AuditFormat(rawValue: String(decoding: $0, as: UTF8.self)) ?? .v2 } ?? .v1
+                let dictionary = text(16)
+                if let dictionary {
+                    let id = String(decoding: dictionary, as: UTF8.self)
+                    if dictionaryUse[id] == nil { dictionaryUse[id] = (seq, decisionId) }
+                }
                 let computed = AuditRecord.hash(
-                    AuditRecord.canonicalBytes(
-                        format: format, seq: seq, decisionId: decisionId, at: row[2], actorUid: row[3],
-                        actorUser: row[4], actorRoles: row[5], action: row[6], patientId: row[7], revision: row[8],
-                        version: row[14], outputDictionary: dictionary, input: row[9], output: output,
-                        prevHash: prevHash))
-                if computed != hash {
+                    format: format, seq: seq, decisionId: text(1) ?? Data(), at: row[2] ?? 0, actorUid: row[3] ?? 0,
+                    actorUser: text(4) ?? Data(), actorRoles: text(5) ?? Data(), action: text(6) ?? Data(),
+                    patientId: text(7), revision: text(8), version: text(14), outputDictionary: dictionary,
+                    input: text(9) ?? Data(), output: (format == .v1 ? text(10) : text(15)) ?? Data(),
+                    prevHash: text(11) ?? Data())
+                guard hash.elementsEqual(computed.utf8) else {
                     return (
                         count, previous,
                         .init(
@@ -175,17 +184,19 @@ extension Store {
                 }
                 if let checkpoint, checkpoint.seq == seq {
                     checkpointSeen = true
-                    if checkpoint.hash != hash {
+                    if checkpoint.hash != computed {
                         return (
                             count, previous,
                             .init(
                                 seq: seq, decisionId: decisionId, problem: "checkpoint",
-                                message: "record \(seq) has hash \(hash), the checkpoint says \(checkpoint.hash)")
+                                message: "record \(seq) has hash \(computed), the checkpoint says \(checkpoint.hash)")
                         )
                     }
                 }
-                previous = ChainHead(seq: seq, hash: hash)
+                previous.seq = seq
+                previousHash = Array(hash)
             }
+            previous.hash = String(decoding: previousHash, as: UTF8.self)
             for (id, first) in dictionaryUse.sorted(by: { $0.value.seq < $1.value.seq }) {
                 if let problem = try AuditDictionaries.problem(with: id, in: db) {
                     return (

@@ -17,6 +17,7 @@ public final class Store: Sendable {
     }
 
     public let path: String
+    static let pageSize = 16_384
     let pool: DatabasePool
     let writer: GroupCommitWriter
     /// One ingest at a time per patient, in arrival order (`ingest`).
@@ -36,6 +37,10 @@ public final class Store: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.label = "pathwayd"
+        // 16 KiB pages for a new database (an existing one keeps its size): an audit record is
+        // 2–3 KB, and with SQLite's default 4 KiB pages each took a page of its own, a third of it
+        // unused. Runs before GRDB turns on WAL, which fixes the page size.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)") }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Schema.migrator.migrate(pool)
         // GRDB sets synchronous=NORMAL on the writer when it enables WAL; set ours after, on the

@@ -147,6 +147,9 @@ struct AuditFormatTests {
             "UPDATE audit SET output_dictionary = NULL WHERE seq = 4",
             "UPDATE audit SET version = '0.0.1' WHERE seq = 4",
             "UPDATE audit SET format = NULL WHERE seq = 4",
+            // Another type where text was (SQLite keeps what it is given): a mismatch, not a crash.
+            "UPDATE audit SET input = 12345 WHERE seq = 4",
+            "UPDATE audit SET decision_id = X'FF00' WHERE seq = 4",
         ] {
             let harness = try InProcessDaemon()
             try await harness.run { daemon in

@@ -41,6 +41,19 @@ struct StoreTests {
         let value = Mutex<[String: Bool]>([:])
     }
 
+    @Test("a new database has 16 KiB pages (audit records of 2–3 KB share them); an existing one keeps its own")
+    func pageSize() throws {
+        let store = try temporaryStore()
+        try store.close()
+        #expect(try run("/usr/bin/sqlite3", [store.path, "PRAGMA page_size"]).output == "16384\n")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pwst-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("old.sqlite").path
+        #expect(try run("/usr/bin/sqlite3", [path, "PRAGMA page_size = 4096; CREATE TABLE before (x)"]).status == 0)
+        try Store(path: path).close()
+        #expect(try run("/usr/bin/sqlite3", [path, "PRAGMA page_size"]).output == "4096\n")
+    }
+
     @Test("a job that throws is refused alone: the jobs grouped with it commit, and the chain holds exactly them")
     func failingJobIsIsolated() async throws {
         let store = try temporaryStore()
