@@ -87,14 +87,14 @@ public struct AuditRecord: Sendable, Hashable {
     /// except `hash` in a fixed order, each as `<byte length>:<bytes>\n`. Absent patient or
     /// revision are empty; v2 adds the version and the output's dictionary (empty if none) after
     /// the revision, and its output is the compressed bytes. See docs/audit.md. The fields are
-    /// fed to SHA-256 as they are, Swift strings when a record is written, the database's own
-    /// bytes when the chain is verified.
+    /// read as they are: Swift strings when a record is written, the database's own bytes when
+    /// the chain is verified.
     public static func hash<Text: ChainField>(
         format: AuditFormat, seq: Int64, decisionId: Text, at: Int64, actorUid: Int64, actorUser: Text,
         actorRoles: Text, action: Text, patientId: Text?, revision: Text?, version: Text?,
         outputDictionary: Text?, input: Text, output: some ChainField, prevHash: Text
     ) -> String {
-        var hasher = ChainHasher()
+        var hasher = ChainHasher(capacity: 512 + input.withBytes(\.count) + output.withBytes(\.count))
         hasher.update(format.rawValue)
         hasher.update("\n")
         hasher.field(seq)
@@ -111,7 +111,7 @@ public struct AuditRecord: Sendable, Hashable {
         hasher.field(input)
         hasher.field(output)
         hasher.field(prevHash)
-        return hex(hasher.sha.finalize())
+        return hasher.finalize()
     }
 
     /// The hash this record should have, computed from its stored content.
@@ -143,19 +143,22 @@ extension Array: ChainField where Element == UInt8 {
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { withUnsafeBytes(body) }
 }
 
-/// SHA-256 over length-prefixed fields, without building the bytes first.
+/// The length-prefixed fields of a record, gathered and then hashed at once (one SHA-256 update
+/// per record: each update costs more than copying a record's few kilobytes).
 struct ChainHasher {
-    var sha = SHA256()
+    private var bytes: [UInt8] = []
 
-    mutating func update(_ text: String) { text.withBytes { sha.update(bufferPointer: $0) } }
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    mutating func update(_ text: String) { bytes.append(contentsOf: text.utf8) }
 
     mutating func field(_ value: some ChainField) {
-        value.withBytes { bytes in
-            update(String(bytes.count))
-            update(":")
-            sha.update(bufferPointer: bytes)
+        value.withBytes { field in
+            bytes.append(contentsOf: String(field.count).utf8)
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(contentsOf: field)
         }
-        update("\n")
+        bytes.append(UInt8(ascii: "\n"))
     }
 
     mutating func field<Text: ChainField>(_ value: Text?) {
@@ -163,6 +166,9 @@ struct ChainHasher {
     }
 
     mutating func field(_ value: Int64) { field(String(value)) }
+
+    /// Lowercase hex SHA-256 of the fields.
+    func finalize() -> String { hex(SHA256.hash(data: bytes)) }
 }
 
 /// A stored record that cannot be read as its format says.

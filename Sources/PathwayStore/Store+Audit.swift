@@ -122,7 +122,7 @@ extension Store {
             }
             // Every field as the database holds its bytes (CAST: a value of another type, written
             // behind the daemon's back, is read as its text and fails the hash rather than the
-            // read), fed to SHA-256 without being copied into Swift strings.
+            // read), hashed without being decoded into Swift strings.
             let statement = try db.makeStatement(
                 sql: """
                     SELECT CAST(seq AS INTEGER), CAST(decision_id AS BLOB), CAST(at AS INTEGER),
@@ -153,7 +153,7 @@ extension Store {
                         )
                     )
                 }
-                guard (text(11) ?? Data()).elementsEqual(previousHash) else {
+                guard (text(11) ?? Data()).withUnsafeBytes({ $0.elementsEqual(previousHash) }) else {
                     return (
                         count, previous,
                         .init(
@@ -174,7 +174,7 @@ extension Store {
                     patientId: text(7), revision: text(8), version: text(14), outputDictionary: dictionary,
                     input: text(9) ?? Data(), output: (format == .v1 ? text(10) : text(15)) ?? Data(),
                     prevHash: text(11) ?? Data())
-                guard hash.elementsEqual(computed.utf8) else {
+                guard hash.withUnsafeBytes({ $0.elementsEqual(computed.utf8) }) else {
                     return (
                         count, previous,
                         .init(
