@@ -73,27 +73,23 @@ public func holdingWriteLock(_ database: String, seconds: Int) async throws -> P
     holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
     holder.arguments = [database]
     let input = Pipe()
-    let output = Pipe()
     holder.standardInput = input
-    holder.standardOutput = output
+    holder.standardOutput = FileHandle.nullDevice
+    // sqlite3 touches a file once it holds the lock; this returns then, not after a guess at how
+    // long that takes (a busy machine can take seconds to start a process).
+    let marker = database + ".locked-\(UUID().uuidString.prefix(8))"
     try holder.run()
     input.fileHandleForWriting.write(
-        Data("BEGIN IMMEDIATE;\n.print locked\n.shell sleep \(seconds)\nCOMMIT;\n".utf8))
+        Data("BEGIN IMMEDIATE;\n.shell touch '\(marker)'\n.shell sleep \(seconds)\nCOMMIT;\n".utf8))
     try input.fileHandleForWriting.close()
-    // Returns once the lock is held (sqlite3 says so), not after a guess at how long that takes:
-    // a busy machine can take seconds to start a process. Read on a thread of its own.
-    let locked: Bool = await withCheckedContinuation { continuation in
-        Thread.detachNewThread {
-            var seen = Data()
-            while !seen.contains(Data("locked".utf8)) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { return continuation.resume(returning: false) }
-                seen.append(chunk)
-            }
-            continuation.resume(returning: true)
+    let deadline = Date().addingTimeInterval(60)
+    while !FileManager.default.fileExists(atPath: marker) {
+        guard holder.isRunning, Date() < deadline else {
+            throw HarnessError("sqlite3 could not take the write lock of \(database)")
         }
+        try await Task.sleep(for: .milliseconds(20))
     }
-    guard locked else { throw HarnessError("sqlite3 could not take the write lock of \(database)") }
+    try? FileManager.default.removeItem(atPath: marker)
     return holder
 }
 
