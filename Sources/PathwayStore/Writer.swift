@@ -164,7 +164,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 }
                 // The database refused the transaction (busy, full, I/O): every job is refused,
                 // and each may be retried.
-                let failure = StorageUnavailable(description: "\(error)")
+                let failure = StorageUnavailable(description: Self.describe(error))
                 for job in batch { job.fail(failure) }
                 return
             }
@@ -178,6 +178,14 @@ final class GroupCommitWriter: @unchecked Sendable {
             for job in batch { job.commit() }
             return
         }
+    }
+
+    /// The error as an operator reads it: SQLite's extended result code too (which I/O error).
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? DatabaseError, error.extendedResultCode != error.resultCode else {
+            return "\(error)"
+        }
+        return "\(error) (extended code \(error.extendedResultCode.rawValue))"
     }
 
     /// Whether an error is the database's (busy, full, I/O, read-only, corrupt), which any job

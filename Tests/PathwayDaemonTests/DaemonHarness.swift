@@ -123,35 +123,15 @@ final class DaemonHarness: @unchecked Sendable {
     func stop() -> Int32 {
         guard let process else { return -1 }
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        let status = Self.exitStatus(of: process, within: 120)
+        let status = exitStatus(of: process, within: 120)
         self.process = nil
         return status ?? -1
-    }
-
-    /// The exit status once the process has exited, or nil after `seconds`. Foundation can miss a
-    /// child's exit under load (seen in CI: `waitUntilExit` blocked on a zombie for minutes), so
-    /// a zombie's status is read from /proc (`exit_code`, the last field of `stat`) without
-    /// reaping it; Foundation still reaps it.
-    static func exitStatus(of process: Process, within seconds: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if !process.isRunning { return process.terminationStatus }
-            if let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-                let fields = stat.split(separator: ")").last?.split(separator: " "),
-                fields.first == "Z",
-                let code = fields.last.flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
-            {
-                return code & 0x7f != 0 ? code & 0x7f : (code >> 8) & 0xff
-            }
-            usleep(20_000)
-        }
-        return nil
     }
 
     /// Waits for the daemon to exit by itself; its status, or nil after `seconds`.
     func waitForExit(seconds: Double) -> Int32? {
         guard let process else { return nil }
-        guard let status = Self.exitStatus(of: process, within: seconds) else { return nil }
+        guard let status = exitStatus(of: process, within: seconds) else { return nil }
         self.process = nil
         return status
     }
@@ -160,7 +140,7 @@ final class DaemonHarness: @unchecked Sendable {
     func crash() {
         guard let process else { return }
         kill(process.processIdentifier, SIGKILL)
-        _ = Self.exitStatus(of: process, within: 120)
+        _ = exitStatus(of: process, within: 120)
         self.process = nil
     }
 

@@ -69,7 +69,7 @@ struct EndToEndTests {
         let refused = try await daemon.post(events[1])
         #expect(refused.status == 503, "\(refused.text)")
         #expect(try json(refused).at("error.code")?.string == "storage-unavailable")
-        holder.waitUntilExit()
+        try await waitForExit(holder)
         #expect(try daemon.sql("SELECT count(*) FROM events WHERE id = 'SU-1-2'") == ["0"])
         let retried = try await daemon.post(events[1])
         #expect(retried.status == 200)

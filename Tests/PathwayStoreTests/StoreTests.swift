@@ -171,7 +171,7 @@ struct StoreTests {
         try await store.write { try record($0, "before") }
         let holder = try await holdingWriteLock(store.path, seconds: 7)
         await #expect(throws: StorageUnavailable.self) { try await store.write { try record($0, "refused") } }
-        holder.waitUntilExit()
+        try await waitForExit(holder)
         try await store.write { try record($0, "after") }
         let notes = try await store.read { db in try String.fetchAll(db, sql: "SELECT input FROM audit ORDER BY seq") }
         #expect(notes == [#"{"note":"before"}"#, #"{"note":"after"}"#])
@@ -278,7 +278,7 @@ struct StoreTests {
             _ = try await store.ingest(
                 [try incoming(lab("FC-1", 1))], actor: Self.caller, settings: Self.settings, receivedAt: Self.at)
         }
-        holder.waitUntilExit()
+        try await waitForExit(holder)
         let results = try await store.ingest(
             [try incoming(lab("FC-1", 2))], actor: Self.caller, settings: Self.settings, receivedAt: Self.at)
         guard case .success = results[0] else { Issue.record("\(results[0])"); return }

@@ -54,15 +54,52 @@ public func run(
         try? stdin.fileHandleForWriting.close()
     }
     group.wait()
-    process.waitUntilExit()
+    guard let status = exitStatus(of: process, within: 600) else {
+        throw HarnessError("\(executable) did not exit within 600 s")
+    }
     return Run(
-        status: process.terminationStatus, output: String(decoding: collected.output, as: UTF8.self),
+        status: status, output: String(decoding: collected.output, as: UTF8.self),
         errors: String(decoding: collected.errors, as: UTF8.self))
 }
 
 /// Runs one of the package's own binaries (`pathwayd`, `pathwayctl`).
 public func runBinary(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Run {
     try run(binaries.appendingPathComponent(name).path, arguments, environment: environment)
+}
+
+/// The exit status once the process has exited, or nil after `seconds`, blocking the calling
+/// thread. Foundation can miss a child's exit under load (seen in CI: `waitUntilExit` blocked on
+/// a zombie for minutes), so a zombie's status is read from /proc without reaping it.
+public func exitStatus(of process: Process, within seconds: Double) -> Int32? {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if let status = exitStatusNow(of: process) { return status }
+        usleep(20_000)
+    }
+    return nil
+}
+
+/// `exitStatus(of:within:)` for async callers: polls without holding a thread of the cooperative
+/// pool (two tests blocked in `waitUntilExit` on a two-core machine stalled every other test).
+public func waitForExit(_ process: Process, within seconds: Double = 120) async throws -> Int32 {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if let status = exitStatusNow(of: process) { return status }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw HarnessError("process \(process.processIdentifier) did not exit within \(seconds) s")
+}
+
+/// The exit status if the process has exited: Foundation's, or a zombie's `exit_code` (the last
+/// field of /proc/<pid>/stat) when Foundation has not noticed yet. Foundation still reaps it.
+private func exitStatusNow(of process: Process) -> Int32? {
+    if !process.isRunning { return process.terminationStatus }
+    guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+        let fields = stat.split(separator: ")").last?.split(separator: " "),
+        fields.first == "Z",
+        let code = fields.last.flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+    else { return nil }
+    return code & 0x7f != 0 ? code & 0x7f : (code >> 8) & 0xff
 }
 
 /// Another process holding the database's write lock (`BEGIN IMMEDIATE` in the sqlite3 tool) for
@@ -76,11 +113,23 @@ public func holdingWriteLock(_ database: String, seconds: Int) async throws -> P
     holder.standardInput = input
     holder.standardOutput = FileHandle.nullDevice
     // sqlite3 touches a file once it holds the lock; this returns then, not after a guess at how
-    // long that takes (a busy machine can take seconds to start a process).
+    // long that takes (a busy machine can take seconds to start a process). `.timeout` lets it
+    // wait for a lock another connection holds for a moment, and `.bail` stops it at an error, so
+    // the marker never appears unless BEGIN IMMEDIATE succeeded: sqlite3 reading a script from a
+    // pipe otherwise goes on past a failed statement, and a test then saw its write succeed.
     let marker = database + ".locked-\(UUID().uuidString.prefix(8))"
     try holder.run()
     input.fileHandleForWriting.write(
-        Data("BEGIN IMMEDIATE;\n.shell touch '\(marker)'\n.shell sleep \(seconds)\nCOMMIT;\n".utf8))
+        Data(
+            """
+            .bail on
+            .timeout 30000
+            BEGIN IMMEDIATE;
+            .shell touch '\(marker)'
+            .shell sleep \(seconds)
+            COMMIT;
+
+            """.utf8))
     try input.fileHandleForWriting.close()
     let deadline = Date().addingTimeInterval(60)
     while !FileManager.default.fileExists(atPath: marker) {
