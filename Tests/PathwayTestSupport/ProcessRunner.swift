@@ -81,6 +81,7 @@ public func exitStatus(of process: Process, within seconds: Double) -> Int32? {
 
 /// `exitStatus(of:within:)` for async callers: polls without holding a thread of the cooperative
 /// pool (two tests blocked in `waitUntilExit` on a two-core machine stalled every other test).
+@discardableResult
 public func waitForExit(_ process: Process, within seconds: Double = 120) async throws -> Int32 {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
