@@ -82,6 +82,16 @@ enum AuditExport {
         let roles = record.actorRoles.split(separator: ",").map { role -> JSONValue in
             ["coding": [["system": "urn:pathwayd:role", "code": .string(String(role))]]]
         }
+        var agent: [String: JSONValue] = [
+            "who": [
+                "identifier": ["system": "urn:pathwayd:unix-uid", "value": .string(String(record.actorUid))],
+                "display": .string(record.actorUser),
+            ],
+            "requestor": true,
+            "network": ["address": .string("unix-socket peer uid=\(record.actorUid)"), "type": "5"],
+        ]
+        // FHIR JSON allows no empty arrays: a caller without roles (a refusal) has no `role`.
+        if !roles.isEmpty { agent["role"] = .array(roles) }
         return [
             "resourceType": "AuditEvent",
             "id": .string(record.decisionId),
@@ -93,17 +103,7 @@ enum AuditExport {
             "action": .string(fhirAction),
             "recorded": .string(Instant(millisecondsSinceEpoch: record.at).description),
             "outcome": failed ? "4" : "0",
-            "agent": [
-                [
-                    "who": [
-                        "identifier": ["system": "urn:pathwayd:unix-uid", "value": .string(String(record.actorUid))],
-                        "display": .string(record.actorUser),
-                    ],
-                    "role": .array(roles),
-                    "requestor": true,
-                    "network": ["address": .string("unix-socket peer uid=\(record.actorUid)"), "type": "5"],
-                ]
-            ],
+            "agent": [.object(agent)],
             "source": [
                 "observer": ["display": "pathwayd"],
                 "type": [

@@ -65,6 +65,8 @@ struct AuditRouteTests {
         let harness = try InProcessDaemon()
         try await harness.run { daemon in
             try await populate(daemon)
+            // A refusal: its record's caller holds no role.
+            #expect(try await daemon.get("/v1/audit/verify", as: []).status == 403)
             let count = Int(try daemon.sql("SELECT count(*) FROM audit")[0])!
 
             let jsonl = try await daemon.get("/v1/audit/export?format=jsonl")
@@ -92,7 +94,9 @@ struct AuditRouteTests {
                 #expect(["0", "4"].contains(event.at("outcome")?.string ?? ""))
                 #expect(event.at("agent.0.who.identifier.value")?.string != nil)
                 #expect((event.at("entity")?.array?.count ?? 0) >= 1)
+                #expect(!Self.hasEmptyArray(event), "FHIR JSON allows no empty array: \(event)")
             }
+            #expect(events.contains { $0.at("subtype.0.code")?.string == "denied" })
             let patientEntity = events.first { $0.at("subtype.0.code")?.string == "event" }?.at(
                 "entity.0.what.identifier.value")
             #expect(patientEntity?.string?.hasPrefix("AUD-") == true)
@@ -190,6 +194,15 @@ struct AuditRouteTests {
                     $0.dimension == "pathway" && $0.value == "pleural-mesothelioma" && $0.total == 2
                 })
             #expect(try daemon.sql("SELECT count(*) FROM audit WHERE action = 'feedback'") == ["2"])
+        }
+    }
+
+    /// Whether a JSON value holds an empty array anywhere (FHIR JSON forbids them).
+    static func hasEmptyArray(_ value: JSONValue) -> Bool {
+        switch value {
+        case .array(let items): items.isEmpty || items.contains(where: hasEmptyArray)
+        case .object(let members): members.values.contains(where: hasEmptyArray)
+        default: false
         }
     }
 }
