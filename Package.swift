@@ -47,6 +47,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // FHIR R4 / mCODE bundles → contract events, through the rules' terminology maps. Pure.
+        .target(name: "PathwayFHIR", dependencies: ["PathwayCore", "PathwayAPI"], swiftSettings: strict),
         // Reading a rules directory from disk, shared by the daemon and the command line.
         .target(name: "PathwayRulesIO", dependencies: ["PathwayCore"], swiftSettings: strict),
         // SQLite through GRDB: events, patients, the hash-chained audit trail, the rules archive,
@@ -72,7 +74,7 @@ let package = Package(
         .target(
             name: "PathwayServer",
             dependencies: [
-                "PathwayCore", "PathwayAPI", "PathwayStore", "PathwayRulesIO", "CPeerCredentials",
+                "PathwayCore", "PathwayAPI", "PathwayStore", "PathwayRulesIO", "PathwayFHIR", "CPeerCredentials",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -126,6 +128,12 @@ let package = Package(
             name: "PathwayCoreTests",
             dependencies: ["PathwayCore", "PathwayAPI", "PathwayTestSupport"],
             exclude: ["Fixtures"],  // read from disk by path, not bundled
+            swiftSettings: strict
+        ),
+        // The FHIR mapping on the shared mCODE examples and hand-made bundles, with the shipped rules.
+        .testTarget(
+            name: "PathwayFHIRTests",
+            dependencies: ["PathwayFHIR", "PathwayCore", "PathwayAPI", "PathwayRulesIO", "PathwayTestSupport"],
             swiftSettings: strict
         ),
         // The store in-process on a real SQLite file: the writer's group commit and rollback, rejections.

@@ -68,6 +68,9 @@ public protocol PathwayStoring: Sendable {
     func patientEvents(_ id: String) async throws -> (events: [Event], bodies: [String], lastDecisionId: String)?
     /// The bodies of a patient's first `count` stored events (replay of a v2 record).
     func eventBodies(patientId: String, count: Int) async throws -> [String]
+    /// The stored events whose id is one of `prefixes` or continues it with `/` or `+` (the events
+    /// made of one FHIR resource, all its versions): id, patient and time.
+    func events(idPrefixes: [String]) async throws -> [StoredEventReference]
     func patientIds() async throws -> [String]
 
     // The audit trail
@@ -136,5 +139,18 @@ extension WriteTransaction {
             decisionId: entry.decisionId, at: entry.at, actor: entry.actor, action: entry.action,
             patientId: entry.patientId, revision: entry.revision, input: entry.input, output: output,
             subjects: entry.subjects)
+    }
+}
+
+/// A stored event by id, patient and time.
+public struct StoredEventReference: Sendable, Hashable {
+    public var id: String
+    public var patientId: String
+    public var occurredAt: Instant
+
+    public init(id: String, patientId: String, occurredAt: Instant) {
+        self.id = id
+        self.patientId = patientId
+        self.occurredAt = occurredAt
     }
 }

@@ -109,6 +109,26 @@ public final class Store: Sendable {
         }
     }
 
+    public func events(idPrefixes: [String]) async throws -> [StoredEventReference] {
+        try await read { db in
+            // Event ids are printable ASCII (0x21–0x7E): [prefix, prefix + 0x7F) is every id that
+            // starts with it, read through the primary key's index.
+            let statement = try db.cachedStatement(
+                sql: "SELECT id, patient_id, occurred_at FROM events WHERE id >= ? AND id < ? ORDER BY seq")
+            var found: [StoredEventReference] = []
+            for prefix in Set(idPrefixes) {
+                for row in try Row.fetchAll(statement, arguments: [prefix, prefix + "\u{7F}"]) {
+                    let id: String = row[0]
+                    guard id == prefix || ["/", "+"].contains(id.dropFirst(prefix.count).first) else { continue }
+                    found.append(
+                        StoredEventReference(
+                            id: id, patientId: row[1], occurredAt: Instant(millisecondsSinceEpoch: row[2])))
+                }
+            }
+            return found
+        }
+    }
+
     public func patientIds() async throws -> [String] {
         try await read { db in try String.fetchAll(db, sql: "SELECT id FROM patients ORDER BY id") }
     }

@@ -27,11 +27,13 @@ struct PolicyTests {
         (.get, "/v1/audit/export", [.auditor]),
         (.get, "/v1/reports/adherence", [.auditor, .clinician]),
         (.get, "/v1/metrics", [.admin]),
+        (.post, "/v1/fhir", [.ehr]),
     ]
 
     @Test("every route × every role: refused unless the contract grants it, and every refusal is audited")
     func matrix() async throws {
-        let harness = try InProcessDaemon()
+        // More refusals than the default limit per minute: every one is to be recorded here.
+        let harness = try InProcessDaemon(limits: "refusalsPerMinute: 1000")
         let refusals = try await harness.run { daemon in
             var refusals = 0
             for (method, path, allowed) in Self.routes {
@@ -52,7 +54,7 @@ struct PolicyTests {
             }
             return refusals
         }
-        // 16 routes: health is open; the rest refuse the caller with no role and every role they
+        // Health is open; the rest refuse the caller with no role and every role they
         // do not grant.
         let expected = Self.routes.reduce(0) { sum, route in
             guard let allowed = route.2 else { return sum }

@@ -276,8 +276,12 @@ public struct TerminologyEntry: Sendable, Hashable {
     public var system: String
     public var code: String
     public var display: String?
+    /// A contract fact, or `drug` / `procedure` (a code that names a drug id or a surgical
+    /// procedure of the vocabulary, read as an allergy's substance or a treatment's procedure).
     public var fact: String
     public var value: String?
+    /// `clinical` or `pathological`, for a TNM code that says which (cT, pT).
+    public var method: String?
     /// `verified` or `unverified`, as in the clinical reference.
     public var status: String
     public var cite: String

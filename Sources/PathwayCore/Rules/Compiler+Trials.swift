@@ -134,6 +134,7 @@ extension Compiler {
             let display = reader.text("display", sink: &sink)?.value
             let fact = reader.text("fact", required: true, sink: &sink)
             let value = reader.text("value", sink: &sink)
+            let method = reader.text("method", sink: &sink)
             let status = reader.text("status", required: true, sink: &sink)
             let cite = reader.text("cite", sink: &sink)?.value
             if cite == nil { sink.error(reader.location, "missing-citation", "a terminology entry needs \"cite\"") }
@@ -141,7 +142,10 @@ extension Compiler {
                 sink.error(status.at, "unknown-vocabulary", "status must be verified or unverified")
             }
             guard let fact else { continue }
-            guard let type = FactCatalog.types[fact.value] else {
+            if let method, !Vocabulary.stagingMethods.contains(method.value) {
+                sink.error(method.at, "unknown-vocabulary", "method must be clinical or pathological")
+            }
+            guard let type = FactCatalog.types[fact.value] ?? Self.terminologyTargets[fact.value] else {
                 sink.error(fact.at, "unknown-fact", "unknown fact \"\(fact.value)\"")
                 continue
             }
@@ -152,7 +156,13 @@ extension Compiler {
             terminology.append(
                 TerminologyEntry(
                     system: system, code: code, display: display, fact: fact.value, value: value?.value,
-                    status: status.value, cite: cite))
+                    method: method?.value, status: status.value, cite: cite))
         }
     }
+
+    /// What a terminology entry may name besides a fact: a drug (an allergy's substance) or a
+    /// surgical procedure (a treatment's), each with its value from the vocabulary.
+    static let terminologyTargets: [String: FactType] = [
+        "drug": .word(Vocabulary.drugs), "procedure": .word(Vocabulary.procedures),
+    ]
 }
