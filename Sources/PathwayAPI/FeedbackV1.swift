@@ -5,6 +5,12 @@ public struct FeedbackV1: Codable, Sendable, Hashable {
         public var code: String
         public var system: String?
         public var text: String?
+
+        public init(code: String, system: String? = nil, text: String? = nil) {
+            self.code = code
+            self.system = system
+            self.text = text
+        }
     }
 
     public var decisionId: String
@@ -14,6 +20,16 @@ public struct FeedbackV1: Codable, Sendable, Hashable {
     public var reason: Reason?
     /// What was actually done, in the tumor board's words or as an option id.
     public var actualTreatment: String?
+
+    public init(
+        decisionId: String, optionId: String, outcome: String, reason: Reason? = nil, actualTreatment: String? = nil
+    ) {
+        self.decisionId = decisionId
+        self.optionId = optionId
+        self.outcome = outcome
+        self.reason = reason
+        self.actualTreatment = actualTreatment
+    }
 }
 
 public struct FeedbackResultV1: Codable, Sendable, Hashable {

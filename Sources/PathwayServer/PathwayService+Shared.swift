@@ -62,3 +62,70 @@ extension PathwayService {
                 input: input, output: output, subjects: subjects))
     }
 }
+
+extension PathwayService {
+    /// Records what the tumor board did with an option of a recommendation (contract §6): checks
+    /// the outcome, the override reason and that the decision and option exist, then stores the
+    /// feedback with its audit record. Returns the result's canonical JSON.
+    func recordFeedback(_ feedback: FeedbackV1, patientId: String, caller: Caller) async throws -> String {
+        guard let outcome = FeedbackOutcome(rawValue: feedback.outcome) else {
+            throw APIError(
+                .badRequest, .invalidFeedback, "outcome: expected accepted or overridden, got \(feedback.outcome)",
+                field: "outcome")
+        }
+        if outcome == .overridden {
+            guard let reason = feedback.reason else {
+                throw APIError(
+                    .badRequest, .invalidFeedback,
+                    "reason: an override needs a coded reason (HL7 non-adherence reason code or local code)",
+                    field: "reason")
+            }
+            guard OverrideReasons.hl7.contains(reason.code) || OverrideReasons.local.contains(reason.code) else {
+                throw APIError(
+                    .badRequest, .unknownVocabulary,
+                    "reason.code: \(reason.code) is neither an HL7 non-adherence reason code nor a local one (\(OverrideReasons.local.sorted().joined(separator: ", ")))",
+                    field: "reason.code")
+            }
+        }
+        guard let record = try await store.auditRecord(feedback.decisionId) else {
+            throw unknownDecision(feedback.decisionId)
+        }
+        guard record.patientId == patientId, [AuditAction.event, .view].contains(AuditAction(rawValue: record.action)),
+            let evaluation = try? JSONDecoder().decode(RecordedOutput.self, from: Data(try record.output.utf8))
+                .evaluation
+        else {
+            throw APIError(
+                .badRequest, .invalidFeedback,
+                "decisionId: \(feedback.decisionId) is not a recommendation for patient \(patientId)",
+                field: "decisionId")
+        }
+        guard let option = evaluation.options.first(where: { $0.id == feedback.optionId }) else {
+            throw APIError(
+                .badRequest, .invalidFeedback,
+                "optionId: \(feedback.optionId) is not an option of decision \(feedback.decisionId) (options: \(evaluation.options.map(\.id).joined(separator: ", ")))",
+                field: "optionId")
+        }
+        let decisionId = newDecisionId()
+        let at = now()
+        let input = try CanonicalJSON.encode(feedback)
+        let onPathway = outcome == .accepted && ["recommended", "consider"].contains(option.status)
+        let result = FeedbackResultV1(
+            decisionId: decisionId, aboutDecisionId: feedback.decisionId, optionStatus: option.status,
+            onPathway: onPathway)
+        let output = try CanonicalJSON.encode(result)
+        let revision = record.revision
+        try await store.record(
+            AuditEntry(
+                decisionId: decisionId, at: at, actor: caller, action: .feedback, patientId: patientId,
+                revision: revision, input: input, output: output),
+            feedback: FeedbackEntry(
+                about: feedback.decisionId, patientId: patientId, pathway: evaluation.pathway, optionId: option.id,
+                optionStatus: option.status, outcome: feedback.outcome, reasonCode: feedback.reason?.code))
+        return output
+    }
+}
+
+/// The part of a recorded output that feedback needs.
+struct RecordedOutput: Decodable {
+    var evaluation: EvaluationV1
+}

@@ -28,6 +28,9 @@ struct PolicyTests {
         (.get, "/v1/reports/adherence", [.auditor, .clinician]),
         (.get, "/v1/metrics", [.admin]),
         (.post, "/v1/fhir", [.ehr]),
+        (.get, "/cds-services", Set(Role.grantable)),
+        (.post, "/cds-services/pathwayd-patient-view", [.clinician]),
+        (.post, "/cds-services/pathwayd-tumor-board/feedback", [.clinician]),
     ]
 
     @Test("every route × every role: refused unless the contract grants it, and every refusal is audited")
