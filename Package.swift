@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "pathwayctl", targets: ["pathwayctl"]),
         .library(name: "PathwayCore", targets: ["PathwayCore"]),
         .library(name: "PathwayAPI", targets: ["PathwayAPI"]),
+        .library(name: "PathwayFHIR", targets: ["PathwayFHIR"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),

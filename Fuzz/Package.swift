@@ -14,6 +14,8 @@ let package = Package(
     targets: [
         .executableTarget(name: "FuzzRules", dependencies: core, swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "FuzzEvents", dependencies: core, swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
-        .executableTarget(name: "FuzzRequests", dependencies: core, swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(
+            name: "FuzzRequests", dependencies: core + [.product(name: "PathwayFHIR", package: "pathwayd")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora and the dictionary for Fuzz/run: every event of the example cases, the
 same events with edge numbers in their numeric fields (±2^53, ±2^63, 1e19, 1e308, -0, 1e-400),
-request bodies for the three routes, and the field names and vocabulary as dictionary tokens."""
+request bodies for the four routes (with the FHIR example bundles), and the field names and vocabulary as dictionary tokens."""
 import json, os, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -37,6 +37,13 @@ for i, case in enumerate(cases):
     lines = "\n".join(dump(e) for e in case["events"])
     write(requests_dir, f"ndjson{i}.json", b"\x01" + lines.encode())
     write(requests_dir, f"evaluate{i}.json", b"\x02" + json.dumps({"events": case["events"]}).encode())
+# FHIR bundles (route 3): the repository's examples.
+fhir_seeds = 0
+for name in sorted(os.listdir(os.path.join(root, "docs/examples/fhir"))):
+    if name.endswith(".json"):
+        bundle = json.load(open(os.path.join(root, "docs/examples/fhir", name)))
+        write(requests_dir, f"fhir-{name}", b"\x03" + json.dumps(bundle, separators=(",", ":")).encode())
+        fhir_seeds += 1
 write(requests_dir, "duplicate.json", b'\x00{"id":"a","patientId":"P","type":"performance-status","occurredAt":"2026-01-01T00:00:00Z","data":{"scale":"ecog","value":0,"value":4}}')
 
 tokens = set()
@@ -54,9 +61,12 @@ walk(events)
 for word in ["present", "absent", "resolved", "active", "stopped", "karnofsky", "who", "ecog", "tnm9", "ajcc8", "M1", "N2",
              "retraction", "eventId", "preference", "declines", "withdrawn", "tumor-board", "lineId", "cycles"]:
     tokens.add(f'"{word}"')
+for word in ["resourceType", "Bundle", "entry", "resource", "coding", "system", "code", "valueQuantity", "valueInteger",
+             "hasMember", "reference", "meta", "versionId", "status", "subject", "effectiveDateTime", "method", "request"]:
+    tokens.add(f'"{word}"')
 tokens |= {"{", "}", "[", "]", ":", ",", "true", "false", "null", *EDGES}
 with open(os.path.join(here, "json.dict"), "w") as f:
     for i, token in enumerate(sorted(tokens)):
         escaped = token.replace("\\", "\\\\").replace('"', '\\"')
         f.write(f'k{i}="{escaped}"\n')
-print(f"{n} event seeds, {len(cases) * 2 + n + 1} request seeds, {len(tokens)} dictionary tokens")
+print(f"{n} event seeds, {len(cases) * 2 + n + 1 + fhir_seeds} request seeds, {len(tokens)} dictionary tokens")

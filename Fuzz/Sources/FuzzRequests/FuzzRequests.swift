@@ -1,9 +1,11 @@
 import Foundation
 import PathwayAPI
 import PathwayCore
+import PathwayFHIR
 
 /// The whole request path without the socket: bytes as the body of `POST /v1/events` (one JSON
-/// event, or NDJSON) or of `POST /v1/evaluate`, through JSON parsing, the duplicate-key check,
+/// event, or NDJSON), of `POST /v1/evaluate` or of `POST /v1/fhir` (a FHIR Bundle, through the
+/// mapping to events), through JSON parsing, the duplicate-key check,
 /// event validation, the fact fold and evaluation against the shipped rules. The first byte
 /// chooses the route. Whatever the bytes, the answer is an evaluation or a refusal — never a crash.
 let rules: CompiledRules = {
@@ -17,6 +19,7 @@ let rules: CompiledRules = {
     return rules
 }()
 let now = Instant(millisecondsSinceEpoch: 1_780_272_000_000)
+let mapper = FHIRMapper(terminology: rules.terminology)
 
 /// Compiles the rules before fuzzing starts, so that libFuzzer's leak check per input does not
 /// count the rule set, which lives for the whole run.
@@ -32,7 +35,7 @@ public func initialize(
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRequests(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
-    let route = data[0] % 3
+    let route = data[0] % 4
     let body = UnsafeBufferPointer(start: data + 1, count: size - 1)
     var events: [Event] = []
     switch route {
@@ -43,9 +46,15 @@ public func fuzzRequests(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         for line in body.split(separator: UInt8(ascii: "\n")).prefix(1_000) {
             if let json = parse(line), let event = decode(json) { events.append(event) }
         }
-    default:  // {"events": [...]} for /v1/evaluate
+    case 2:  // {"events": [...]} for /v1/evaluate
         guard case .object(let members)? = parse(body), case .array(let items)? = members["events"] else { return 0 }
         events = items.compactMap(decode)
+    default:  // a FHIR Bundle for /v1/fhir: what it maps to is checked like any posted event
+        guard let json = parse(body), let mapping = try? mapper.map(json) else { return 0 }
+        for entry in mapping.entries {
+            precondition(!entry.events.isEmpty || !entry.issues.isEmpty || entry.supersedes != nil, "an entry vanished")
+            events += entry.events.compactMap { decode($0.json) }
+        }
     }
     guard !events.isEmpty else { return 0 }
     let facts = PatientFacts(events: events, asOf: now)
