@@ -85,6 +85,9 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            // The OpenAPI document, served at /v1/openapi.json: compiled into the binary, so an
+            // installed daemon needs no resource bundle beside it.
+            resources: [.embedInCode("openapi.json")],
             swiftSettings: strict
         ),
         // The typed v1 client on AsyncHTTPClient: pathwayctl, the load client, the daemon tests.

@@ -29,6 +29,7 @@ struct PolicyTests {
         (.get, "/v1/metrics", [.admin]),
         (.post, "/v1/fhir", [.ehr]),
         (.get, "/cds-services", Set(Role.grantable)),
+        (.get, "/v1/openapi.json", Set(Role.grantable)),
         (.post, "/cds-services/pathwayd-patient-view", [.clinician]),
         (.post, "/cds-services/pathwayd-tumor-board/feedback", [.clinician]),
     ]

@@ -6,7 +6,7 @@ import PathwayAPI
 import PathwayCore
 import PathwayStore
 
-/// Health (anyone who can connect) and metrics (role `admin`).
+/// Health (anyone who can connect), metrics (role `admin`) and the OpenAPI document (any role).
 struct OperationsController {
     let service: PathwayService
 
@@ -14,6 +14,15 @@ struct OperationsController {
         router.get("/v1/health", use: health)
         router.group("/v1/metrics").add(middleware: RoleMiddleware(.roles([.admin]), service: service))
             .get(use: metrics)
+        router.group("/v1/openapi.json").add(middleware: RoleMiddleware(.anyRole, service: service))
+            .get(use: openAPI)
+    }
+
+    /// The OpenAPI 3.1 document of every route, `Sources/PathwayServer/openapi.json`, compiled in.
+    @Sendable func openAPI(_ request: Request, context: PathwayContext) async throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_json)))
     }
 
     @Sendable func health(_ request: Request, context: PathwayContext) async throws -> Response {
