@@ -55,7 +55,12 @@ final class RawConnection {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard status == 0 else { close(fd); throw HarnessError("connect failed: \(errno)") }
+        // No close(fd) here: the initializer throws after every property is set, so deinit runs
+        // and closes it. Closing here as well closed the descriptor twice — the second time
+        // whichever file another thread had opened under that number meanwhile (the daemon
+        // harness probes a starting daemon this way every 20 ms); CI saw spawns fail with EBADF
+        // and a rules file read as garbage.
+        guard status == 0 else { throw HarnessError("connect failed: \(errno)") }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
