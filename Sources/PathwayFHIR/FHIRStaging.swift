@@ -53,16 +53,17 @@ extension Context {
         var data: [String: JSONValue] = [:]
         var problems: [FHIRResultV1.Issue] = []
         var notes: [Int: [FHIRResultV1.Issue]] = [:]
+        let absent = ["t", "n", "m"].filter { slot in !set.contains { $0.slot == slot } }
+        if !absent.isEmpty {
+            problems.append(
+                unmapped(
+                    "Observation.hasMember",
+                    "a staging event needs T, N and M together; no \(absent.map { $0.uppercased() }.joined(separator: ", ")) Observation of the same patient, time and method is in the bundle"
+                ))
+        }
         for slot in ["t", "n", "m"] {
             let parts = set.filter { $0.slot == slot }
-            guard let part = parts.first else {
-                problems.append(
-                    unmapped(
-                        "Observation.hasMember",
-                        "a staging event needs T, N and M together; no \(slot.uppercased()) Observation of the same patient, time and method is in the bundle"
-                    ))
-                continue
-            }
+            guard let part = parts.first else { continue }
             for extra in parts.dropFirst() {
                 notes[extra.index, default: []].append(
                     unmapped(

@@ -98,7 +98,9 @@ struct CDSCards {
         if !offered.isEmpty {
             lines += ["", "**Options, ranked**", ""]
             for option in offered {
-                let why = option.reasons.filter { $0.result == "pass" }.map(\.text).prefix(3).joined(separator: "; ")
+                // Why: the conditions it meets (not the exclusions it escapes), the first three.
+                let why = option.reasons.filter { $0.result == "pass" && !$0.text.hasPrefix("Excluded if") }
+                    .map(\.text).prefix(3).joined(separator: "; ")
                 let caution = option.cautions.isEmpty ? "" : " ⚠ " + option.cautions.map(\.text).joined(separator: "; ")
                 lines.append(
                     "\(option.rank!). **\(Self.escape(option.label))** — \(option.status)"
