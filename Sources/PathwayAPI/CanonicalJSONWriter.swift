@@ -160,6 +160,13 @@ public struct CanonicalJSONWriter {
     }
 }
 
+/// Any JSON value (an event as received, what `derived` holds): keys in UTF-8 byte order, as
+/// `JSONEncoder`'s `.sortedKeys` orders them. Every event's stored body is this form, so it must
+/// stay byte-identical to what `JSONEncoder` wrote (a re-posted event is compared by its bytes).
+extension JSONValue: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) { w.json(self) }
+}
+
 // MARK: The evaluation document (contract §5)
 
 extension EvaluationV1: CanonicalJSONWritable {

@@ -188,8 +188,8 @@ func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
 }
 
 /// JSON with sorted keys and unescaped slashes: the same value always gives the same bytes. The
-/// evaluation document is written directly (`CanonicalJSONWriter`, the same bytes, several times
-/// faster); everything else through `JSONEncoder`.
+/// evaluation document and events (`JSONValue`) are written directly (`CanonicalJSONWriter`, the
+/// same bytes, several times faster); everything else through `JSONEncoder`.
 public enum CanonicalJSON {
     public static func encode<T: Encodable>(_ value: T) throws -> String {
         if let writable = value as? any CanonicalJSONWritable {

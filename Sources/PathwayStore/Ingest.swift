@@ -41,13 +41,28 @@ public struct EventHistory: Codable, Sendable, Hashable {
 
     /// `sha256:` and the hex SHA-256 of the bodies, each written as `<byte length>:<body>\n`.
     public static func digest(_ bodies: some Sequence<String>) -> String {
-        var hasher = SHA256()
-        for body in bodies {
+        var digest = Digest()
+        for body in bodies { digest.append(body) }
+        return digest.value
+    }
+
+    /// `digest(_:)` kept up to date one body at a time: a patient's history digest costs one
+    /// body's hashing per event, not the whole history's. Sendable though swift-crypto's `SHA256`
+    /// is not declared so: it is a value with copy-on-write state (`update` copies a shared
+    /// context, `finalize` reads a copy), so copies on different threads never write shared state.
+    public struct Digest: @unchecked Sendable {
+        private var hasher = SHA256()
+
+        public init() {}
+
+        public mutating func append(_ body: String) {
             hasher.update(data: Array("\(body.utf8.count):".utf8))
             hasher.update(data: Array(body.utf8))
             hasher.update(data: [UInt8(ascii: "\n")])
         }
-        return "sha256:" + hex(hasher.finalize())
+
+        /// `sha256:` and the hex digest of the bodies appended so far.
+        public var value: String { "sha256:" + hex(hasher.finalize()) }
     }
 }
 
@@ -64,10 +79,11 @@ public struct RecordedEvaluation: Sendable {
     public var input: String
 
     /// Evaluates `bodies` (canonical events of one patient, in arrival order) at `now`. The first
-    /// `referenced` of them are the stored events of `historyOf`, referenced rather than copied.
+    /// `referenced` of them are the stored events of `historyOf`, referenced rather than copied;
+    /// `historyDigest`, when the caller keeps it, is their `EventHistory.digest`.
     public static func evaluate(
-        events: [Event], bodies: [String], referenced: Int = 0, historyOf: String? = nil, patientId: String?,
-        decisionId: String, now: Instant, settings: EvaluationSettings, eventId: String? = nil
+        events: [Event], bodies: [String], referenced: Int = 0, historyOf: String? = nil, historyDigest: String? = nil,
+        patientId: String?, decisionId: String, now: Instant, settings: EvaluationSettings, eventId: String? = nil
     ) throws -> RecordedEvaluation {
         let context = EvaluationContext(
             now: now, decisionId: decisionId, patientId: patientId, parameters: settings.parameters)
@@ -77,7 +93,8 @@ public struct RecordedEvaluation: Sendable {
         input += ",\"events\":[" + bodies.dropFirst(referenced).joined(separator: ",") + "]"
         if referenced > 0, let historyOf {
             let history = EventHistory(
-                patientId: historyOf, count: referenced, digest: EventHistory.digest(bodies.prefix(referenced)))
+                patientId: historyOf, count: referenced,
+                digest: historyDigest ?? EventHistory.digest(bodies.prefix(referenced)))
             input += ",\"history\":" + (try CanonicalJSON.encode(history))
         }
         input += ",\"parameters\":" + (try CanonicalJSON.encode(settings.parameters)) + "}"
@@ -216,8 +233,11 @@ extension Store {
         }
         let summary =
             try summaryText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+        var digest = EventHistory.Digest()
+        for body in bodies { digest.append(body) }
         return PatientEntry(
-            events: try bodies.map(StoredEvents.decode), bodies: bodies, summary: summary, exists: summaryText != nil)
+            events: try bodies.map(StoredEvents.decode), bodies: bodies, digest: digest, summary: summary,
+            exists: summaryText != nil)
     }
 
     /// The stored events among `ids`: body, patient and the decision each caused.
@@ -235,11 +255,12 @@ extension Store {
     }
 }
 
-/// A patient as the ingest path keeps it between requests: events in arrival order, their bodies,
-/// the summary of the last evaluation.
+/// A patient as the ingest path keeps it between requests: events in arrival order, their bodies
+/// and the running digest of them, the summary of the last evaluation.
 struct PatientEntry: Sendable {
     var events: [Event]
     var bodies: [String]
+    var digest: EventHistory.Digest
     var summary: [String: String]
     var exists: Bool
 }
@@ -284,12 +305,15 @@ struct PreparedEvent: Sendable {
         dictionary: AuditDictionary?, receivedAt now: Instant
     ) throws -> (PreparedEvent, EventResultV1) {
         let event = item.event
+        let historyDigest = entry.digest.value
         entry.events.append(event)
         entry.bodies.append(item.canonical)
+        entry.digest.append(item.canonical)
         let decisionId = UUID().uuidString.lowercased()
         let recorded = try RecordedEvaluation.evaluate(
             events: entry.events, bodies: entry.bodies, referenced: entry.bodies.count - 1, historyOf: event.patientId,
-            patientId: event.patientId, decisionId: decisionId, now: now, settings: settings, eventId: event.id)
+            historyDigest: historyDigest, patientId: event.patientId, decisionId: decisionId, now: now,
+            settings: settings, eventId: event.id)
         let summary = recorded.summary
         let result = EventResultV1(
             eventId: event.id, status: EventStatus.accepted.rawValue, decisionId: decisionId,

@@ -1,5 +1,6 @@
 import Foundation
 import PathwayAPI
+import PathwayTestSupport
 import Testing
 
 @testable import PathwayCore
@@ -43,6 +44,17 @@ struct CanonicalJSONWriterTests {
             compared += 1
         }
         #expect(compared > 2_000)
+    }
+
+    @Test("byte-identical on every event of the examples and of 2,000 generated patients: the stored form of an event")
+    func events() throws {
+        let rules = try #require(RuleCompiler.compile(SafetyTests.sources).rules)
+        var events = try readExamples().flatMap(\.events)
+        for index in 0..<2_000 { events += SafetyCheck.generate(rules, seed: 11, index: index).0 }
+        for event in events {
+            #expect(Self.direct(event) == (try Self.reference(event)), "\(event)")
+        }
+        #expect(events.count > 5_000)
     }
 
     @Test("escapes, numbers and key order as JSONEncoder writes them")
