@@ -26,6 +26,15 @@ enum OverrideReasons {
     ]
     /// Tumor-board reasons the HL7 list has no code for.
     static let local: Set<String> = ["trial-enrolment", "multidisciplinary-consensus", "recorded-data-wrong"]
+
+    /// `400 unknown-vocabulary` on `field` unless `code` is an HL7 or a local reason code.
+    static func check(_ code: String, field: String) throws {
+        guard !hl7.contains(code), !local.contains(code) else { return }
+        throw APIError(
+            .badRequest, .unknownVocabulary,
+            "\(field): \(code) is neither an HL7 non-adherence reason code nor a local one (\(local.sorted().joined(separator: ", ")))",
+            field: field)
+    }
 }
 
 extension PathwayService {
@@ -80,12 +89,7 @@ extension PathwayService {
                     "reason: an override needs a coded reason (HL7 non-adherence reason code or local code)",
                     field: "reason")
             }
-            guard OverrideReasons.hl7.contains(reason.code) || OverrideReasons.local.contains(reason.code) else {
-                throw APIError(
-                    .badRequest, .unknownVocabulary,
-                    "reason.code: \(reason.code) is neither an HL7 non-adherence reason code nor a local one (\(OverrideReasons.local.sorted().joined(separator: ", ")))",
-                    field: "reason.code")
-            }
+            try OverrideReasons.check(reason.code, field: "reason.code")
         }
         guard let record = try await store.auditRecord(feedback.decisionId) else {
             throw unknownDecision(feedback.decisionId)

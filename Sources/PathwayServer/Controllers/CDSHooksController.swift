@@ -228,12 +228,7 @@ struct CDSHooksController {
                     "\(field).overrideReason.reason: an override needs a coded reason (HL7 non-adherence reason code)",
                     field: "\(field).overrideReason.reason")
             }
-            guard OverrideReasons.hl7.contains(reason.code) || OverrideReasons.local.contains(reason.code) else {
-                throw APIError(
-                    .badRequest, .unknownVocabulary,
-                    "\(field).overrideReason.reason.code: \(reason.code) is neither an HL7 non-adherence reason code nor a local one",
-                    field: "\(field).overrideReason.reason.code")
-            }
+            try OverrideReasons.check(reason.code, field: "\(field).overrideReason.reason.code")
             return (
                 FeedbackV1(
                     decisionId: item.card, optionId: optionId, outcome: "overridden",
