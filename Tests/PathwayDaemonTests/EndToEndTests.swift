@@ -64,12 +64,12 @@ struct EndToEndTests {
         defer { daemon.stop() }
         let events = pleuralPatient("SU-1")
         #expect(try await daemon.post(events[0]).status == 200)
-        // Another process holds the write lock longer than the writer waits (5 s).
-        let holder = try await holdingWriteLock(daemon.database, seconds: 8)
+        // Another process holds the write lock until the answer is in: the writer waits 5 s, then refuses.
+        let holder = try await WriteLockHolder(daemon.database)
         let refused = try await daemon.post(events[1])
         #expect(refused.status == 503, "\(refused.text)")
         #expect(try json(refused).at("error.code")?.string == "storage-unavailable")
-        try await waitForExit(holder)
+        try await holder.release()
         #expect(try daemon.sql("SELECT count(*) FROM events WHERE id = 'SU-1-2'") == ["0"])
         let retried = try await daemon.post(events[1])
         #expect(retried.status == 200)

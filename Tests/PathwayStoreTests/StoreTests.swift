@@ -169,9 +169,9 @@ struct StoreTests {
         let store = try temporaryStore()
         defer { try? store.close() }
         try await store.write { try record($0, "before") }
-        let holder = try await holdingWriteLock(store.path, seconds: 7)
+        let holder = try await WriteLockHolder(store.path)
         await #expect(throws: StorageUnavailable.self) { try await store.write { try record($0, "refused") } }
-        try await waitForExit(holder)
+        try await holder.release()
         try await store.write { try record($0, "after") }
         let notes = try await store.read { db in try String.fetchAll(db, sql: "SELECT input FROM audit ORDER BY seq") }
         #expect(notes == [#"{"note":"before"}"#, #"{"note":"after"}"#])
@@ -273,12 +273,12 @@ struct StoreTests {
         defer { try? store.close() }
         _ = try await store.ingest(
             try pleuralPatient("FC-1").map(incoming), actor: Self.caller, settings: Self.settings, receivedAt: Self.at)
-        let holder = try await holdingWriteLock(store.path, seconds: 7)
+        let holder = try await WriteLockHolder(store.path)
         await #expect(throws: StorageUnavailable.self) {
             _ = try await store.ingest(
                 [try incoming(lab("FC-1", 1))], actor: Self.caller, settings: Self.settings, receivedAt: Self.at)
         }
-        try await waitForExit(holder)
+        try await holder.release()
         let results = try await store.ingest(
             [try incoming(lab("FC-1", 2))], actor: Self.caller, settings: Self.settings, receivedAt: Self.at)
         guard case .success = results[0] else { Issue.record("\(results[0])"); return }

@@ -103,44 +103,61 @@ private func exitStatusNow(of process: Process) -> Int32? {
     return code & 0x7f != 0 ? code & 0x7f : (code >> 8) & 0xff
 }
 
-/// Another process holding the database's write lock (`BEGIN IMMEDIATE` in the sqlite3 tool) for
-/// `seconds`, longer than the writer waits (5 s). Returns once the lock is taken; wait for the
-/// process to exit to have it released.
-public func holdingWriteLock(_ database: String, seconds: Int) async throws -> Process {
-    let holder = Process()
-    holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    holder.arguments = [database]
-    let input = Pipe()
-    holder.standardInput = input
-    holder.standardOutput = FileHandle.nullDevice
-    // sqlite3 touches a file once it holds the lock; this returns then, not after a guess at how
-    // long that takes (a busy machine can take seconds to start a process). `.timeout` lets it
-    // wait for a lock another connection holds for a moment, and `.bail` stops it at an error, so
-    // the marker never appears unless BEGIN IMMEDIATE succeeded: sqlite3 reading a script from a
-    // pipe otherwise goes on past a failed statement, and a test then saw its write succeed.
-    let marker = database + ".locked-\(UUID().uuidString.prefix(8))"
-    try holder.run()
-    input.fileHandleForWriting.write(
-        Data(
-            """
-            .bail on
-            .timeout 30000
-            BEGIN IMMEDIATE;
-            .shell touch '\(marker)'
-            .shell sleep \(seconds)
-            COMMIT;
+/// Another process (the sqlite3 tool) holding the write lock of a database until the test
+/// releases it: a write meanwhile waits for the busy timeout and fails, however slowly the test
+/// itself runs (a fixed hold once ran out on a loaded machine before the test's write began).
+public final class WriteLockHolder: Sendable {
+    let process: Process
+    let release: String
 
-            """.utf8))
-    try input.fileHandleForWriting.close()
-    let deadline = Date().addingTimeInterval(60)
-    while !FileManager.default.fileExists(atPath: marker) {
-        guard holder.isRunning, Date() < deadline else {
-            throw HarnessError("sqlite3 could not take the write lock of \(database)")
+    /// Returns once sqlite3 holds the lock. sqlite3 touches a file then, so this does not guess
+    /// how long starting a process takes. `.timeout` lets it wait for a lock another connection
+    /// holds for a moment, and `.bail` stops it at an error, so the marker never appears unless
+    /// BEGIN IMMEDIATE succeeded: sqlite3 reading a script from a pipe otherwise goes on past a
+    /// failed statement. It lets go when `release()` creates the release file, or after 10 minutes.
+    public init(_ database: String) async throws {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        holder.arguments = [database]
+        let input = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = FileHandle.nullDevice
+        let tag = UUID().uuidString.prefix(8)
+        let marker = database + ".locked-\(tag)"
+        release = database + ".release-\(tag)"
+        try holder.run()
+        input.fileHandleForWriting.write(
+            Data(
+                """
+                .bail on
+                .timeout 30000
+                BEGIN IMMEDIATE;
+                .shell touch '\(marker)'
+                .shell i=0; while [ ! -e '\(release)' ] && [ $i -lt 12000 ]; do sleep 0.05; i=$((i+1)); done
+                COMMIT;
+
+                """.utf8))
+        try input.fileHandleForWriting.close()
+        process = holder
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: marker) {
+            guard holder.isRunning, Date() < deadline else {
+                throw HarnessError("sqlite3 could not take the write lock of \(database)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
         }
-        try await Task.sleep(for: .milliseconds(20))
+        try? FileManager.default.removeItem(atPath: marker)
     }
-    try? FileManager.default.removeItem(atPath: marker)
-    return holder
+
+    /// A test that failed before `release()` does not leave the lock held.
+    deinit { if process.isRunning { process.terminate() } }
+
+    /// Lets go of the lock and waits until sqlite3 has exited.
+    public func release() async throws {
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: release) }
+        _ = try await waitForExit(process)
+    }
 }
 
 private final class Collected: @unchecked Sendable {
