@@ -18,7 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
@@ -34,6 +34,8 @@ let package = Package(
         // /v1/metrics: the Prometheus exposition of swift-metrics (the writer) and our own collectors.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // CDS Hooks client JWTs through the TLS gateway: signatures (ES384, RS384, …) and JWKS files.
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         // Versioned wire types of the v1 contract. Depends on nothing.
@@ -84,6 +86,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ],
             // The OpenAPI document, served at /v1/openapi.json: compiled into the binary, so an
             // installed daemon needs no resource bundle beside it.
@@ -124,10 +127,12 @@ let package = Package(
             path: "Benchmarks/Floor",
             swiftSettings: strict
         ),
-        // What the test targets share: the repository's paths, one process runner, test data.
+        // What the test targets share: the repository's paths, one process runner, test data, a
+        // CDS Hooks client that signs its JWTs.
         .target(
-            name: "PathwayTestSupport", dependencies: ["PathwayAPI"], path: "Tests/PathwayTestSupport",
-            swiftSettings: strict),
+            name: "PathwayTestSupport",
+            dependencies: ["PathwayAPI", .product(name: "JWTKit", package: "jwt-kit")],
+            path: "Tests/PathwayTestSupport", swiftSettings: strict),
         .testTarget(
             name: "PathwayCoreTests",
             dependencies: ["PathwayCore", "PathwayAPI", "PathwayTestSupport"],

@@ -41,6 +41,25 @@ public enum CDSHooks {
         public var context: Context
         /// Each template's answer: a resource, a searchset Bundle, or null (not available).
         public var prefetch: [String: JSONValue]?
+        /// Where the client's FHIR server is and a token for it. pathwayd reads nothing from the
+        /// FHIR server (the prefetch and the store are its facts), but a request whose members
+        /// have the wrong shape is refused rather than half-read.
+        public var fhirServer: String?
+        public var fhirAuthorization: FHIRAuthorization?
+
+        public struct FHIRAuthorization: Codable, Sendable, Hashable {
+            public var accessToken: String
+            public var tokenType: String
+            public var expiresIn: Int
+            public var scope: String
+            public var subject: String
+            public var patient: String?
+
+            enum CodingKeys: String, CodingKey {
+                case accessToken = "access_token", tokenType = "token_type", expiresIn = "expires_in", scope, subject,
+                    patient
+            }
+        }
     }
 
     public struct Response: Codable, Sendable, Hashable {

@@ -5,12 +5,16 @@
 /// The roles of contract §2, granted by the configuration's `roles` mapping.
 public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
     case ehr, clinician, auditor, admin
+    /// The TLS reverse proxy in front of the CDS Hooks routes (Config/nginx). It may reach those
+    /// routes only, and every call it forwards must carry a CDS Hooks client JWT: the verified
+    /// token, not the proxy, is the caller.
+    case gateway
     /// The daemon itself: the start-up rules load, a SIGHUP reload, an integrity override. Never
     /// granted by the configuration, and no route accepts it.
     case daemon
 
     /// The roles a configuration may grant.
-    public static let grantable: [Role] = [.ehr, .clinician, .auditor, .admin]
+    public static let grantable: [Role] = [.ehr, .clinician, .auditor, .admin, .gateway]
 
     public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
 }
@@ -48,7 +52,9 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case unknownEventType = "unknown-event-type"
     case unknownVocabulary = "unknown-vocabulary"
     case invalidFeedback = "invalid-feedback"
-    // 403, 404, 405
+    // 401, 403, 404, 405
+    /// A call through the gateway without a valid CDS Hooks client JWT.
+    case unauthorized
     case forbidden
     case notFound = "not-found"
     case unknownPatient = "unknown-patient"

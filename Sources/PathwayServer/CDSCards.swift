@@ -149,9 +149,13 @@ struct CDSCards {
         return lines.joined(separator: "\n")
     }
 
-    /// At most 140 characters, as CDS Hooks requires of a summary.
+    /// Fewer than 140 characters, as CDS Hooks 2.0 requires of a summary (counted in Unicode
+    /// scalars, as JSON Schema's maxLength and most clients count them).
     static func clip(_ text: String) -> String {
-        text.count <= 140 ? text : String(text.prefix(139)) + "…"
+        guard text.unicodeScalars.count >= 140 else { return text }
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: text.unicodeScalars.prefix(138))
+        return String(scalars) + "…"
     }
 
     /// Markdown's special characters escaped, so a label or a reason reads as written.

@@ -56,12 +56,36 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         public var checkpointIntervalSeconds: Int? = 300
     }
 
+    /// CDS Hooks clients calling through the gateway (Config/nginx): who they are and how their
+    /// JWTs are checked.
+    public struct CDSHooks: Codable, Sendable, Equatable {
+        public struct Client: Codable, Sendable, Equatable {
+            /// The `iss` of the client's tokens; it is the audited actor of the calls it makes.
+            public var issuer: String
+            /// A JWKS file with the client's public keys (each with `kid` and `alg`).
+            public var jwks: String
+        }
+
+        /// The address CDS clients call, as they see it through the gateway
+        /// (`https://pathway.example-hospital.org`). A token's `aud` names the endpoint called under
+        /// it (`…/cds-services/{id}`) or the services' base (`…/cds-services`).
+        public var baseURL: String? = nil
+        public var clients: [Client]? = []
+        /// How far ahead a token's `exp` may lie (CDS Hooks clients use short-lived tokens).
+        public var maxTokenLifetimeSeconds: Int? = 300
+        /// Allowed difference between the client's clock and this one.
+        public var clockSkewSeconds: Int? = 60
+        /// Token ids remembered against replay; beyond this many live tokens a call is refused.
+        public var maxLiveTokens: Int? = 100_000
+    }
+
     public var socket: Socket
     public var database: Database
     public var rules: Rules
     public var roles: [String: Grant]
     public var limits: Limits? = Limits()
     public var audit: Audit? = Audit()
+    public var cdsHooks: CDSHooks? = nil
 
     public static let knownRoles = Set(Role.grantable.map(\.rawValue))
 
@@ -147,8 +171,37 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
                 "\(file): limits.maxConnectionsPerUid: must be below limits.maxConnections (\(maxConnections)), so that other peers keep room"
             )
         }
+        try validateCDSHooks(file: file)
         if safetyPatients < 1 || safetyPatients > 1_000_000 {
             throw ConfigurationError("\(file): rules.safetyPatients: must be 1–1000000 (production: at least 10000)")
+        }
+    }
+
+    private func validateCDSHooks(file: String) throws {
+        guard let cds = cdsHooks else { return }
+        let clients = cds.clients ?? []
+        if let base = cds.baseURL {
+            guard let url = URL(string: base), url.scheme == "https", url.host != nil, url.query == nil else {
+                throw ConfigurationError(
+                    "\(file): cdsHooks.baseURL: expected the https address clients call, such as https://pathway.example.org, got \(base)"
+                )
+            }
+        } else if !clients.isEmpty {
+            throw ConfigurationError(
+                "\(file): cdsHooks.baseURL: required with clients (a token's aud is checked against it)")
+        }
+        var issuers: Set<String> = []
+        for (index, client) in clients.enumerated() {
+            guard !client.issuer.isEmpty, issuers.insert(client.issuer).inserted else {
+                throw ConfigurationError(
+                    "\(file): cdsHooks.clients[\(index)].issuer: empty or named twice (\(client.issuer))")
+            }
+        }
+        for (name, value) in [
+            ("maxTokenLifetimeSeconds", cds.maxTokenLifetimeSeconds), ("clockSkewSeconds", cds.clockSkewSeconds),
+            ("maxLiveTokens", cds.maxLiveTokens),
+        ] where (value ?? 1) <= 0 {
+            throw ConfigurationError("\(file): cdsHooks.\(name): must be positive")
         }
     }
 
@@ -168,7 +221,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
 /// The keys each mapping of the configuration may have; `*` stands for any key (role names,
 /// parameters) whose value is checked one level further down.
 private let allowedKeys: [String: Set<String>] = [
-    "": ["socket", "database", "rules", "roles", "limits", "audit"],
+    "": ["socket", "database", "rules", "roles", "limits", "audit", "cdsHooks"],
     "socket": ["path", "mode", "group"],
     "database": ["path", "synchronous"],
     "rules": ["directory", "parameters", "safetyPatients"],
@@ -181,11 +234,15 @@ private let allowedKeys: [String: Set<String>] = [
         "maxConnectionsPerUid", "requestTimeoutSeconds",
     ],
     "audit": ["checkpointIntervalSeconds"],
+    "cdsHooks": ["baseURL", "clients", "maxTokenLifetimeSeconds", "clockSkewSeconds", "maxLiveTokens"],
+    "cdsHooks.clients[]": ["issuer", "jwks"],
 ]
 
 /// A YAML document reduced to its mapping keys, to refuse keys the configuration does not know.
+/// The items of a sequence are checked under `path[]`.
 private enum KeyCheck: Decodable {
     case mapping([String: KeyCheck])
+    case sequence([KeyCheck])
     case other
 
     init(from decoder: any Decoder) throws {
@@ -193,12 +250,20 @@ private enum KeyCheck: Decodable {
             var members: [String: KeyCheck] = [:]
             for key in mapping.allKeys { members[key.stringValue] = try mapping.decode(KeyCheck.self, forKey: key) }
             self = .mapping(members)
+        } else if var sequence = try? decoder.unkeyedContainer() {
+            var items: [KeyCheck] = []
+            while !sequence.isAtEnd { items.append(try sequence.decode(KeyCheck.self)) }
+            self = .sequence(items)
         } else {
             self = .other
         }
     }
 
     static func check(_ node: KeyCheck, against allowed: [String: Set<String>], path: String) throws {
+        if case .sequence(let items) = node {
+            for item in items { try check(item, against: allowed, path: path + "[]") }
+            return
+        }
         guard case .mapping(let members) = node, let keys = allowed[path] else { return }
         for (key, value) in members {
             let child = path.isEmpty ? key : path + "." + key

@@ -14,6 +14,8 @@ struct APIError: Error, Sendable {
     var message: String
     var field: String?
     var details: [String]?
+    /// Headers the answer carries besides the body (`WWW-Authenticate` with a 401).
+    var headers: HTTPFields = [:]
 
     init(
         _ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, field: String? = nil,
@@ -66,7 +68,9 @@ struct APIError: Error, Sendable {
             (try? CanonicalJSON.encode(
                 ErrorResponseV1(code: code.rawValue, message: message, field: field, details: details)))
             ?? #"{"error":{"code":"internal-error","message":"error body could not be encoded"}}"#
-        return Response.json(body, status: status)
+        var response = Response.json(body, status: status)
+        response.headers.append(contentsOf: headers)
+        return response
     }
 }
 

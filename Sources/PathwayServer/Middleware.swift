@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -14,7 +15,8 @@ enum Access: Sendable {
     func allows(_ caller: Caller) -> Bool {
         switch self {
         case .anyone: true
-        case .anyRole: !caller.roles.isEmpty
+        // The gateway reaches the CDS Hooks routes only, as the client its token names.
+        case .anyRole: !caller.roles.subtracting([.gateway]).isEmpty
         case .roles(let roles): !roles.isDisjoint(with: caller.roles)
         }
     }
@@ -22,7 +24,7 @@ enum Access: Sendable {
     var needed: String {
         switch self {
         case .anyone: "nothing"
-        case .anyRole: "any role"
+        case .anyRole: "any role but gateway"
         case .roles(let roles): roles.sorted().map(\.rawValue).joined(separator: " or ")
         }
     }
@@ -124,31 +126,68 @@ struct RoleMiddleware: RouterMiddleware {
     }
 
     private func refuse(_ caller: Caller, request: Request, context: Context) async throws -> Never {
+        let route = context.endpointPath ?? request.uri.path
+        let message = "\(caller.user) (uid \(caller.uid)) may not \(request.method) \(route): needs \(access.needed)"
+        try await service.refuse(caller, request, context: context, APIError(.forbidden, .forbidden, message))
+    }
+}
+
+/// Calls through the gateway (the TLS proxy, role `gateway`) are identified by their CDS Hooks
+/// client JWT, not by the proxy: a valid token makes its issuer the caller, with the clinician
+/// role the CDS Hooks routes need; a missing or bad one is `401 unauthorized`, audited like a
+/// `403`. Callers without the gateway role pass unchanged (a local clinician on the socket).
+struct GatewayMiddleware: RouterMiddleware {
+    typealias Context = PathwayContext
+    let service: PathwayService
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        let caller = try context.requireCaller()
+        guard caller.roles.contains(.gateway) else { return try await next(request, context) }
+        let issuer: String
+        do {
+            issuer = try await service.cdsClients.verify(
+                authorization: request.headers[.authorization], path: request.uri.path, at: Date())
+        } catch let refusal as CDSClientTokens.Refusal {
+            var error = APIError(.unauthorized, .unauthorized, "CDS client token refused: \(refusal)")
+            error.headers[.wwwAuthenticate] = #"Bearer error="invalid_token""#
+            try await service.refuse(caller, request, context: context, error)
+        }
+        var context = context
+        context.caller = Caller(uid: caller.uid, gid: caller.gid, pid: caller.pid, user: issuer, roles: [.clinician])
+        return try await next(request, context)
+    }
+}
+
+extension PathwayService {
+    /// Writes a refusal (403, or 401 through the gateway) to the audit trail, then throws it.
+    /// Beyond `limits.refusalsPerMinute` per uid, refusals are counted and summarised instead.
+    func refuse(_ caller: Caller, _ request: Request, context: PathwayContext, _ error: APIError) async throws -> Never
+    {
         // Identifiers were checked against the contract's limits before this point, so the record
         // is bounded: method, route template, the path (≤ 64 + 64 bytes with `{id}`), peer.
         let route = context.endpointPath ?? request.uri.path
         let patientId = route.hasPrefix("/v1/patients/") ? context.parameters.get("id") : nil
-        let message = "\(caller.user) (uid \(caller.uid)) may not \(request.method) \(route): needs \(access.needed)"
-        service.metrics.refusal()
+        metrics.refusal()
         let at = now()
-        switch service.refusals.decide(uid: caller.uid, at: at) {
+        switch refusals.decide(uid: caller.uid, at: at) {
         case .suppress:
-            service.metrics.refusalSuppressed()
+            metrics.refusalSuppressed()
         case .write(let suppressed, let since):
             if suppressed > 0, let since {
                 let summary = try CanonicalJSON.encode([
                     "suppressedRefusals": "\(suppressed)", "since": since.description, "uid": "\(caller.uid)",
-                    "limitPerMinute": "\(service.refusals.limit)",
+                    "limitPerMinute": "\(refusals.limit)",
                 ])
-                try await service.audit(
-                    actor: caller, action: .deniedSummary, patientId: nil, input: summary, output: "{}")
+                try await audit(actor: caller, action: .deniedSummary, patientId: nil, input: summary, output: "{}")
             }
             let input = try CanonicalJSON.encode([
                 "method": "\(request.method)", "path": request.uri.path, "route": route,
             ])
-            let output = try CanonicalJSON.encode(ErrorResponseV1(code: ErrorCode.forbidden.rawValue, message: message))
-            try await service.audit(actor: caller, action: .denied, patientId: patientId, input: input, output: output)
+            let output = try CanonicalJSON.encode(ErrorResponseV1(code: error.code.rawValue, message: error.message))
+            try await audit(actor: caller, action: .denied, patientId: patientId, input: input, output: output)
         }
-        throw APIError(.forbidden, .forbidden, message)
+        throw error
     }
 }

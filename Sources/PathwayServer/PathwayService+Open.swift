@@ -14,6 +14,12 @@ extension PathwayService {
         acceptDamagedAuditTrail: Bool = false
     ) async throws -> PathwayService {
         try Daemon.makeParentDirectory(of: configuration.database.path)
+        let cdsClients = try await CDSClientTokens.load(configuration)
+        if configuration.roles[Role.gateway.rawValue] != nil && cdsClients.isEmpty {
+            logger.warning(
+                "roles.gateway is granted but cdsHooks.clients names no client: every call through the gateway is refused (401)"
+            )
+        }
         let startedAt = now()
         let loaded: LoadedRules
         do {
@@ -74,7 +80,8 @@ extension PathwayService {
         try await Daemon.logCheckpoint(store, logger, "start")
         return PathwayService(
             store: store, rules: RulesHolder(initial: loaded, directory: configuration.rules.directory),
-            roleMap: RoleMap(grants: configuration.roles), configuration: configuration, logger: logger,
+            roleMap: RoleMap(grants: configuration.roles), cdsClients: cdsClients, configuration: configuration,
+            logger: logger,
             notifier: notifier, selfCaller: selfCaller, metrics: metrics)
     }
 

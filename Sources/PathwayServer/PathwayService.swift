@@ -14,6 +14,8 @@ public final class PathwayService: Sendable {
     let store: any PathwayStoring
     let rules: RulesHolder
     let roleMap: RoleMap
+    /// The CDS Hooks clients whose JWTs identify calls through the gateway.
+    let cdsClients: CDSClientTokens
     let configuration: DaemonConfiguration
     let metrics: DaemonMetrics
     let startedAt = ContinuousClock.now
@@ -26,8 +28,8 @@ public final class PathwayService: Sendable {
     let closed = Mutex(false)
 
     init(
-        store: any PathwayStoring, rules: RulesHolder, roleMap: RoleMap, configuration: DaemonConfiguration,
-        logger: Logger,
+        store: any PathwayStoring, rules: RulesHolder, roleMap: RoleMap, cdsClients: CDSClientTokens,
+        configuration: DaemonConfiguration, logger: Logger,
         notifier: SystemdNotifier, selfCaller: Caller, metrics: DaemonMetrics
     ) {
         self.metrics = metrics
@@ -35,6 +37,7 @@ public final class PathwayService: Sendable {
         self.store = store
         self.rules = rules
         self.roleMap = roleMap
+        self.cdsClients = cdsClients
         self.configuration = configuration
         self.logger = logger
         self.notifier = notifier

@@ -26,9 +26,10 @@ final class DaemonHarness: @unchecked Sendable {
     ///   - safetyPatients: generated patients checked at start and reload (10,000 in production; fewer
     ///     here, since every test starts a debug build).
     ///   - limits: extra `limits:` entries, e.g. `refusalsPerMinute: 5`.
+    ///   - extra: more configuration, appended (e.g. a `cdsHooks:` block), at column 0.
     init(
         copyRules: Bool = false, socketMode: String = "0660", roles: String? = nil, safetyPatients: Int = 300,
-        limits: String = "", socketGroup: String? = nil
+        limits: String = "", socketGroup: String? = nil, extra: String = ""
     ) throws {
         // Short: a socket path has at most 107 bytes.
         directory = URL(fileURLWithPath: "/tmp/pw-" + String(UUID().uuidString.prefix(8)))
@@ -58,6 +59,7 @@ final class DaemonHarness: @unchecked Sendable {
             \(roleYAML)
             limits:   { maxBodyBytes: 65536, maxConnections: 64, idleTimeoutSeconds: 30\(limits.isEmpty ? "" : ", " + limits) }
             audit:    { checkpointIntervalSeconds: 3600 }
+            \(extra)
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
     }

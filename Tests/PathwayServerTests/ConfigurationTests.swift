@@ -1,5 +1,6 @@
 import Foundation
 import PathwayServer
+import PathwayTestSupport
 import Testing
 
 /// The configuration file as an ops engineer writes it, parsed in-process: mistakes are refused
@@ -32,6 +33,15 @@ struct ConfigurationTests {
         let configuration = try DaemonConfiguration.parse(DaemonConfiguration.developmentYAML, file: "development")
         #expect(configuration.socket.path == ".run/pathwayd.sock")
         #expect(configuration.rules.directory == "Rules")
+    }
+
+    @Test("the shipped production configuration parses: the gateway role for nginx's workers, no CDS client yet")
+    func production() throws {
+        let path = repositoryRoot.appendingPathComponent("Config/production.yaml").path
+        let configuration = try DaemonConfiguration.load(path)
+        #expect(configuration.roles["gateway"]?.users == ["www-data"])
+        #expect(configuration.cdsHooks?.baseURL == "https://pathway.example.org")
+        #expect(configuration.cdsHooks?.clients == [])
     }
 
     @Test(

@@ -42,7 +42,11 @@ final class InProcessDaemon: Sendable {
     var database: String { configuration.database.path }
 
     /// - Parameter database: a gzipped database to start from (a fixture), instead of an empty one.
-    init(limits: String = "", safetyPatients: Int = 300, copyRules: Bool = false, database: URL? = nil) throws {
+    /// - Parameter extra: more configuration, appended (e.g. a `cdsHooks:` block).
+    init(
+        limits: String = "", safetyPatients: Int = 300, copyRules: Bool = false, database: URL? = nil,
+        extra: String = ""
+    ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pwip-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if let database {
@@ -64,6 +68,7 @@ final class InProcessDaemon: Sendable {
             roles:
               ehr:       { users: ["@self"] }
             limits:   { maxBodyBytes: 65536\(limits.isEmpty ? "" : ", " + limits) }
+            \(extra)
             """, file: "test")
     }
 
@@ -99,18 +104,21 @@ final class InProcessDaemon: Sendable {
     }
 
     struct Client: Sendable {
+        /// Every role a local caller may hold: the gateway's calls are identified by their token.
+        static let everyRole = Role.grantable.filter { $0 != .gateway }
         let client: any TestClientProtocol
         let daemon: InProcessDaemon
 
         /// A request as a caller holding `roles` (every role unless said otherwise).
         func request(
             _ method: HTTPRequest.Method, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
-            as roles: [Role] = Role.grantable, uid: UInt32 = 4242
+            as roles: [Role] = Client.everyRole, uid: UInt32 = 4242, headers extra: HTTPFields = [:]
         ) async throws -> Answer {
             var headers: HTTPFields = [
                 TestCallers.roles: roles.map(\.rawValue).joined(separator: ","),
                 TestCallers.uid: String(uid),
             ]
+            headers.append(contentsOf: extra)
             if let contentType { headers[.contentType] = contentType }
             let response = try await client.execute(
                 uri: path, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) })
@@ -129,7 +137,7 @@ final class InProcessDaemon: Sendable {
             return try await request(.post, "/v1/events", body: Array(body.utf8), contentType: "application/x-ndjson")
         }
 
-        func get(_ path: String, as roles: [Role] = Role.grantable) async throws -> Answer {
+        func get(_ path: String, as roles: [Role] = Client.everyRole) async throws -> Answer {
             try await request(.get, path, as: roles)
         }
 

@@ -37,9 +37,9 @@ struct CDSHooksController {
     ]
 
     func addRoutes(to router: Router<PathwayContext>) {
-        let group = router.group("/cds-services")
+        let group = router.group("/cds-services").add(middleware: GatewayMiddleware(service: service))
         group.add(middleware: RoleMiddleware(.anyRole, service: service)).get(use: discovery)
-        let clinician = router.group("/cds-services").add(
+        let clinician = router.group("/cds-services").add(middleware: GatewayMiddleware(service: service)).add(
             middleware: RoleMiddleware(.roles([.clinician]), service: service))
         clinician.post(":service", use: call)
         clinician.post(":service/feedback", use: feedback)
