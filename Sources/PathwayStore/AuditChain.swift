@@ -94,24 +94,13 @@ public struct AuditRecord: Sendable, Hashable {
         actorRoles: Text, action: Text, patientId: Text?, revision: Text?, version: Text?,
         outputDictionary: Text?, input: Text, output: some ChainField, prevHash: Text
     ) -> String {
-        var hasher = ChainHasher(capacity: 512 + input.withBytes(\.count) + output.withBytes(\.count))
-        hasher.update(format.rawValue)
-        hasher.update("\n")
-        hasher.field(seq)
-        hasher.field(decisionId)
-        hasher.field(at)
-        hasher.field(actorUid)
-        for text in [actorUser, actorRoles, action] { hasher.field(text) }
-        hasher.field(patientId)
-        hasher.field(revision)
-        if format == .v2 {
-            hasher.field(version)
-            hasher.field(outputDictionary)
-        }
-        hasher.field(input)
-        hasher.field(output)
-        hasher.field(prevHash)
-        return hasher.finalize()
+        var hasher = ChainHasher(bytes: [])
+        hasher.bytes.reserveCapacity(512 + input.withBytes(\.count) + output.withBytes(\.count))
+        hasher.record(
+            format: format, seq: seq, decisionId: decisionId, at: at, actorUid: actorUid, actorUser: actorUser,
+            actorRoles: actorRoles, action: action, patientId: patientId, revision: revision, version: version,
+            outputDictionary: outputDictionary, input: input, output: output, prevHash: prevHash)
+        return hex(SHA256.hash(data: hasher.bytes))
     }
 
     /// The hash this record should have, computed from its stored content.
@@ -144,17 +133,38 @@ extension Array: ChainField where Element == UInt8 {
 }
 
 /// The length-prefixed fields of a record, gathered and then hashed at once (one SHA-256 update
-/// per record: each update costs more than copying a record's few kilobytes).
+/// per record: each update costs more than copying a record's few kilobytes). `verify` gathers
+/// many records into one buffer and hashes them on every core.
 struct ChainHasher {
-    private var bytes: [UInt8] = []
+    var bytes: [UInt8]
 
-    init(capacity: Int) { bytes.reserveCapacity(capacity) }
-
-    mutating func update(_ text: String) { bytes.append(contentsOf: text.utf8) }
+    /// Appends the message a record's hash is taken over (see `AuditRecord.hash`).
+    mutating func record<Text: ChainField>(
+        format: AuditFormat, seq: Int64, decisionId: Text, at: Int64, actorUid: Int64, actorUser: Text,
+        actorRoles: Text, action: Text, patientId: Text?, revision: Text?, version: Text?,
+        outputDictionary: Text?, input: Text, output: some ChainField, prevHash: Text
+    ) {
+        bytes.append(contentsOf: format.rawValue.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        field(seq)
+        field(decisionId)
+        field(at)
+        field(actorUid)
+        for text in [actorUser, actorRoles, action] { field(text) }
+        field(patientId)
+        field(revision)
+        if format == .v2 {
+            field(version)
+            field(outputDictionary)
+        }
+        field(input)
+        field(output)
+        field(prevHash)
+    }
 
     mutating func field(_ value: some ChainField) {
         value.withBytes { field in
-            bytes.append(contentsOf: String(field.count).utf8)
+            decimal(field.count)
             bytes.append(UInt8(ascii: ":"))
             bytes.append(contentsOf: field)
         }
@@ -167,8 +177,30 @@ struct ChainHasher {
 
     mutating func field(_ value: Int64) { field(String(value)) }
 
-    /// Lowercase hex SHA-256 of the fields.
-    func finalize() -> String { hex(SHA256.hash(data: bytes)) }
+    /// A length in decimal digits, without making a string of it.
+    private mutating func decimal(_ value: Int) {
+        guard value >= 10 else {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        decimal(value / 10)
+        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+}
+
+/// Whether `stored` is the lowercase hex of `digest`, compared byte by byte.
+func hexMatches(_ digest: SHA256.Digest, _ stored: UnsafeRawBufferPointer) -> Bool {
+    guard stored.count == SHA256.byteCount * 2 else { return false }
+    let digits: StaticString = "0123456789abcdef"
+    return digest.withUnsafeBytes { raw in
+        digits.withUTF8Buffer { digits in
+            for (index, byte) in raw.enumerated()
+            where stored[2 * index] != digits[Int(byte >> 4)] || stored[2 * index + 1] != digits[Int(byte & 0x0F)] {
+                return false
+            }
+            return true
+        }
+    }
 }
 
 /// A stored record that cannot be read as its format says.

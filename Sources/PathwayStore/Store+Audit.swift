@@ -1,7 +1,10 @@
+import Crypto
+import Dispatch
 import Foundation
 import GRDB
 import PathwayAPI
 import PathwayCore
+import Synchronization
 
 /// What an auditor asks for (contract §9). Every filter is optional; they combine with "and".
 public struct AuditQuery: Sendable, Hashable {
@@ -135,68 +138,95 @@ extension Store {
                     """)
             let cursor = try Row.fetchCursor(statement, arguments: [previous.seq])
             var count: Int64 = 0
+            // The stored hash of the last record read, which the next one must link to.
             var previousHash = Array(previous.hash.utf8)
             // The first record to name each dictionary: each must still be there, with its bytes.
             var dictionaryUse: [String: (seq: Int64, decisionId: String)] = [:]
-            while let row = try cursor.next() {
-                func text(_ index: Int) -> Data? { row[index] }
-                let seq: Int64 = row[0] ?? 0
-                var decisionId: String { String(decoding: text(1) ?? Data(), as: UTF8.self) }
-                let hash = text(12) ?? Data()
-                count += 1
-                if seq != previous.seq + 1 {
-                    return (
-                        count, previous,
-                        .init(
-                            seq: seq, decisionId: decisionId, problem: "order",
-                            message: "record \(seq) follows record \(previous.seq): records are missing or out of order"
-                        )
-                    )
-                }
-                guard (text(11) ?? Data()).withUnsafeBytes({ $0.elementsEqual(previousHash) }) else {
-                    return (
-                        count, previous,
-                        .init(
-                            seq: seq, decisionId: decisionId, problem: "link",
-                            message: "record \(seq) does not link to the hash of record \(previous.seq)")
-                    )
-                }
-                // The stored bytes are hashed as they are: a v2 output is not inflated to verify it.
-                let format = text(13).map { AuditFormat(rawValue: String(decoding: $0, as: UTF8.self)) ?? .v2 } ?? .v1
-                let dictionary = text(16)
-                if let dictionary {
-                    let id = String(decoding: dictionary, as: UTF8.self)
-                    if dictionaryUse[id] == nil { dictionaryUse[id] = (seq, decisionId) }
-                }
-                let computed = AuditRecord.hash(
-                    format: format, seq: seq, decisionId: text(1) ?? Data(), at: row[2] ?? 0, actorUid: row[3] ?? 0,
-                    actorUser: text(4) ?? Data(), actorRoles: text(5) ?? Data(), action: text(6) ?? Data(),
-                    patientId: text(7), revision: text(8), version: text(14), outputDictionary: dictionary,
-                    input: text(9) ?? Data(), output: (format == .v1 ? text(10) : text(15)) ?? Data(),
-                    prevHash: text(11) ?? Data())
-                guard hash.withUnsafeBytes({ $0.elementsEqual(computed.utf8) }) else {
-                    return (
-                        count, previous,
-                        .init(
-                            seq: seq, decisionId: decisionId, problem: "content",
-                            message: "record \(seq) does not match its hash: its content was changed")
-                    )
-                }
-                if let checkpoint, checkpoint.seq == seq {
-                    checkpointSeen = true
-                    if checkpoint.hash != computed {
-                        return (
-                            count, previous,
-                            .init(
-                                seq: seq, decisionId: decisionId, problem: "checkpoint",
-                                message: "record \(seq) has hash \(computed), the checkpoint says \(checkpoint.hash)")
-                        )
+            var lastDictionary: [UInt8] = []
+            // Records are gathered in batches and their hashes computed on every core; what is
+            // checked record by record (order, links, the checkpoint) is checked while reading,
+            // and a failure there waits until the records before it are hashed: the first broken
+            // record is reported, whatever broke it.
+            var batch = VerifyBatch()
+            var columns: [Data?] = []
+            while true {
+                let row = try cursor.next()
+                var found: AuditVerificationV1.Failure?
+                if let row {
+                    let seq: Int64 = row[0] ?? 0
+                    count += 1
+                    columns.removeAll(keepingCapacity: true)
+                    found = try withUnsafeColumns(row, Self.verifiedColumns[...], &columns) { column in
+                        var decisionId: String { String(decoding: column[1] ?? Data(), as: UTF8.self) }
+                        let linked = (column[11] ?? Data()).withUnsafeBytes { stored in
+                            batch.lastHash { $0.elementsEqual(stored) } ?? previousHash.elementsEqual(stored)
+                        }
+                        let expected = (batch.lastSeq ?? previous.seq) + 1
+                        guard seq == expected else {
+                            return .init(
+                                seq: seq, decisionId: decisionId, problem: "order",
+                                message:
+                                    "record \(seq) follows record \(expected - 1): records are missing or out of order")
+                        }
+                        guard linked else {
+                            return .init(
+                                seq: seq, decisionId: decisionId, problem: "link",
+                                message: "record \(seq) does not link to the hash of record \(expected - 1)")
+                        }
+                        // The stored bytes are hashed as they are: a v2 output is not inflated to verify it.
+                        let format = AuditFormat(stored: column[13])
+                        let dictionary = column[16]
+                        if let dictionary, !dictionary.elementsEqual(lastDictionary) {
+                            lastDictionary = Array(dictionary)
+                            let id = String(decoding: dictionary, as: UTF8.self)
+                            if dictionaryUse[id] == nil { dictionaryUse[id] = (seq, decisionId) }
+                        }
+                        let hash = column[12] ?? Data()
+                        batch.append(seq: seq, decisionId: column[1] ?? Data(), hash: hash) {
+                            $0.record(
+                                format: format, seq: seq, decisionId: column[1] ?? Data(), at: row[2] ?? 0,
+                                actorUid: row[3] ?? 0, actorUser: column[4] ?? Data(), actorRoles: column[5] ?? Data(),
+                                action: column[6] ?? Data(), patientId: column[7], revision: column[8],
+                                version: column[14], outputDictionary: dictionary, input: column[9] ?? Data(),
+                                output: (format == .v1 ? column[10] : column[15]) ?? Data(),
+                                prevHash: column[11] ?? Data())
+                        }
+                        // The checkpoint is the hash this record has once its content verifies.
+                        if let checkpoint, checkpoint.seq == seq {
+                            checkpointSeen = true
+                            if !hash.elementsEqual(checkpoint.hash.utf8) {
+                                return .init(
+                                    seq: seq, decisionId: decisionId, problem: "checkpoint",
+                                    message:
+                                        "record \(seq) has hash \(String(decoding: hash, as: UTF8.self)), the checkpoint says \(checkpoint.hash)"
+                                )
+                            }
+                        }
+                        return nil
                     }
                 }
-                previous.seq = seq
-                previousHash = Array(hash)
+                guard row == nil || found != nil || batch.isFull else { continue }
+                let base = count - Int64(batch.count) - (found == nil || found?.problem == "checkpoint" ? 0 : 1)
+                if let broken = batch.firstMismatch() {
+                    let record = batch.records[broken]
+                    return (
+                        base + Int64(broken) + 1, broken == 0 ? previous : batch.head(at: broken - 1),
+                        .init(
+                            seq: record.seq, decisionId: batch.decisionId(at: broken), problem: "content",
+                            message: "record \(record.seq) does not match its hash: its content was changed")
+                    )
+                }
+                if let found {
+                    let verified = found.problem == "checkpoint" ? batch.count - 2 : batch.count - 1
+                    return (count, verified < 0 ? previous : batch.head(at: verified), found)
+                }
+                if batch.count > 0 {
+                    previous = batch.head(at: batch.count - 1)
+                    previousHash = Array(previous.hash.utf8)
+                }
+                batch.removeAll()
+                if row == nil { break }
             }
-            previous.hash = String(decoding: previousHash, as: UTF8.self)
             for (id, first) in dictionaryUse.sorted(by: { $0.value.seq < $1.value.seq }) {
                 if let problem = try AuditDictionaries.problem(with: id, in: db) {
                     return (
@@ -236,5 +266,115 @@ extension Store {
                 ).map(AuditRecord.init(row:)),
                 in: db)
         }
+    }
+}
+
+extension Store {
+    /// The columns of `verify`'s query read as bytes (the rest are integers).
+    fileprivate static let verifiedColumns = [1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+}
+
+/// Runs `body` with the bytes of a row's columns, indexed by column (the others nil), without
+/// copying them: each is valid until `body` returns.
+private func withUnsafeColumns<T>(
+    _ row: Row, _ indices: ArraySlice<Int>, _ columns: inout [Data?], _ body: ([Data?]) throws -> T
+) throws -> T {
+    guard let index = indices.first else { return try body(columns) }
+    return try row.withUnsafeData(atIndex: index) { data in
+        while columns.count <= index { columns.append(nil) }
+        columns[index] = data
+        return try withUnsafeColumns(row, indices.dropFirst(), &columns, body)
+    }
+}
+
+/// Records of the chain read for `verify`: each one's hash message in one buffer, with its
+/// sequence number, decision id and stored hash. Their hashes are computed on every core.
+private struct VerifyBatch {
+    struct Record {
+        var seq: Int64
+        var message: Range<Int>
+        var hash: Range<Int>
+        var decisionId: Range<Int>
+    }
+
+    static let capacity = 4_096
+    private var hasher = ChainHasher(bytes: [])
+    /// Stored hashes and decision ids, as the database holds their bytes.
+    private var texts: [UInt8] = []
+    private(set) var records: [Record] = []
+
+    init() {
+        records.reserveCapacity(Self.capacity)
+        hasher.bytes.reserveCapacity(Self.capacity * 4_096)
+    }
+
+    var count: Int { records.count }
+    var isFull: Bool { records.count >= Self.capacity }
+    var lastSeq: Int64? { records.last?.seq }
+
+    func lastHash<R>(_ body: (ArraySlice<UInt8>) -> R) -> R? {
+        records.last.map { body(texts[$0.hash]) }
+    }
+
+    func decisionId(at index: Int) -> String { String(decoding: texts[records[index].decisionId], as: UTF8.self) }
+
+    func head(at index: Int) -> ChainHead {
+        ChainHead(seq: records[index].seq, hash: String(decoding: texts[records[index].hash], as: UTF8.self))
+    }
+
+    mutating func append(seq: Int64, decisionId: Data, hash: Data, message: (inout ChainHasher) -> Void) {
+        let start = hasher.bytes.count
+        message(&hasher)
+        let hashStart = texts.count
+        texts.append(contentsOf: hash)
+        let idStart = texts.count
+        texts.append(contentsOf: decisionId)
+        records.append(
+            Record(
+                seq: seq, message: start..<hasher.bytes.count, hash: hashStart..<idStart,
+                decisionId: idStart..<texts.count))
+    }
+
+    mutating func removeAll() {
+        hasher.bytes.removeAll(keepingCapacity: true)
+        texts.removeAll(keepingCapacity: true)
+        records.removeAll(keepingCapacity: true)
+    }
+
+    /// The index of the first record whose stored hash is not the hash of its content, if any:
+    /// the records are split between the cores, each hashing its share in order.
+    func firstMismatch() -> Int? {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, records.count / 64))
+        let (messages, texts, records) = (hasher.bytes, texts, records)
+        let found = Mutex(Int.max)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let share = records.count * worker / workers..<records.count * (worker + 1) / workers
+            messages.withUnsafeBytes { messages in
+                texts.withUnsafeBytes { texts in
+                    for index in share {
+                        let record = records[index]
+                        let digest = SHA256.hash(data: UnsafeRawBufferPointer(rebasing: messages[record.message]))
+                        if !hexMatches(digest, UnsafeRawBufferPointer(rebasing: texts[record.hash])) {
+                            found.withLock { $0 = min($0, index) }
+                            return
+                        }
+                    }
+                }
+            }
+        }
+        let first = found.withLock { $0 }
+        return first == Int.max ? nil : first
+    }
+}
+
+extension AuditFormat {
+    /// The format a record's `format` column names: none is v1 (written before the column), an
+    /// unknown tag is read as v2 (and fails its hash).
+    init(stored: Data?) {
+        guard let stored else {
+            self = .v1
+            return
+        }
+        self = stored.elementsEqual(AuditFormat.v1.rawValue.utf8) ? .v1 : .v2
     }
 }

@@ -178,6 +178,44 @@ struct StoreTests {
         #expect(try await store.verify().status == "ok")
     }
 
+    @Test("verify across its batches: the first broken record is named, whatever broke it and wherever it is")
+    func verifyAcrossBatches() async throws {
+        let store = try temporaryStore()
+        defer { try? store.close() }
+        // 10,000 records: verify hashes them in batches of 4,096 on every core.
+        try await store.write { transaction in
+            for index in 0..<10_000 { try record(transaction, "n\(index)") }
+        }
+        let clean = try await store.verify()
+        #expect(clean.status == "ok" && clean.records == 10_000 && clean.head?.seq == 10_000)
+        let path = store.path
+        func tamper(_ sql: String) throws {
+            let result = try run("/usr/bin/sqlite3", [path, "DROP TRIGGER IF EXISTS audit_refuses_update; " + sql])
+            #expect(result.status == 0, "\(result.errors)")
+        }
+        // A content change in the third batch, then one in the second: the earlier is named.
+        try tamper("UPDATE audit SET input = '{\"note\":\"x\"}' WHERE seq = 9000")
+        var broken = try await store.verify()
+        #expect(broken.firstBroken?.seq == 9_000 && broken.firstBroken?.problem == "content")
+        #expect(broken.records == 9_000 && broken.head?.seq == 8_999)
+        try tamper("UPDATE audit SET actor_user = 'mallory' WHERE seq = 4097")
+        broken = try await store.verify()
+        #expect(broken.firstBroken?.seq == 4_097 && broken.firstBroken?.problem == "content")
+        // A broken link before both: named as a link, not as the content changes after it.
+        try tamper("UPDATE audit SET prev_hash = '00' WHERE seq = 4000")
+        broken = try await store.verify()
+        #expect(broken.firstBroken?.seq == 4_000 && broken.firstBroken?.problem == "link")
+        #expect(broken.head?.seq == 3_999)
+        // Verifying from a checkpoint past the changes still finds nothing after it.
+        let later = try await store.verify(from: ChainHead(seq: 9_500, hash: try hashOf(path, 9_500)))
+        #expect(later.status == "ok" && later.records == 500 && later.head == clean.head)
+    }
+
+    func hashOf(_ path: String, _ seq: Int) throws -> String {
+        try run("/usr/bin/sqlite3", [path, "SELECT hash FROM audit WHERE seq = \(seq)"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// The `history.count` of each event record of a patient, in the order the events were stored.
     func historyCounts(_ store: Store, _ patient: String) async throws -> [Int] {
         let inputs = try await store.read { db in
