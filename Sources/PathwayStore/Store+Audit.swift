@@ -148,18 +148,23 @@ extension Store {
             // and a failure there waits until the records before it are hashed: the first broken
             // record is reported, whatever broke it.
             var batch = VerifyBatch()
-            var columns: [Data?] = []
+            let columns = UnsafeMutableBufferPointer<Data?>.allocate(capacity: 17)
+            columns.initialize(repeating: nil)
+            defer {
+                _ = columns.deinitialize()
+                columns.deallocate()
+            }
             while true {
                 let row = try cursor.next()
                 var found: AuditVerificationV1.Failure?
                 if let row {
                     let seq: Int64 = row[0] ?? 0
                     count += 1
-                    columns.removeAll(keepingCapacity: true)
-                    found = try withUnsafeColumns(row, Self.verifiedColumns[...], &columns) { column in
+                    found = try withUnsafeColumns(row, Self.verifiedColumns[...], columns) { column in
                         var decisionId: String { String(decoding: column[1] ?? Data(), as: UTF8.self) }
                         let linked = (column[11] ?? Data()).withUnsafeBytes { stored in
-                            batch.lastHash { $0.elementsEqual(stored) } ?? previousHash.elementsEqual(stored)
+                            batch.lastHash { sameBytes($0, stored) }
+                                ?? previousHash.withUnsafeBytes { sameBytes($0, stored) }
                         }
                         let expected = (batch.lastSeq ?? previous.seq) + 1
                         guard seq == expected else {
@@ -176,8 +181,11 @@ extension Store {
                         // The stored bytes are hashed as they are: a v2 output is not inflated to verify it.
                         let format = AuditFormat(stored: column[13])
                         let dictionary = column[16]
-                        if let dictionary, !dictionary.elementsEqual(lastDictionary) {
-                            lastDictionary = Array(dictionary)
+                        if let dictionary,
+                            !dictionary.withUnsafeBytes({ new in lastDictionary.withUnsafeBytes { sameBytes($0, new) } }
+                            )
+                        {
+                            lastDictionary = dictionary.withUnsafeBytes { Array($0) }
                             let id = String(decoding: dictionary, as: UTF8.self)
                             if dictionaryUse[id] == nil { dictionaryUse[id] = (seq, decisionId) }
                         }
@@ -275,15 +283,16 @@ extension Store {
 }
 
 /// Runs `body` with the bytes of a row's columns, indexed by column (the others nil), without
-/// copying them: each is valid until `body` returns.
+/// copying them: each is valid until `body` returns. The columns are kept in `columns`, a buffer
+/// of the caller's with room for every index.
 private func withUnsafeColumns<T>(
-    _ row: Row, _ indices: ArraySlice<Int>, _ columns: inout [Data?], _ body: ([Data?]) throws -> T
+    _ row: Row, _ indices: ArraySlice<Int>, _ columns: UnsafeMutableBufferPointer<Data?>,
+    _ body: (UnsafeMutableBufferPointer<Data?>) throws -> T
 ) throws -> T {
     guard let index = indices.first else { return try body(columns) }
     return try row.withUnsafeData(atIndex: index) { data in
-        while columns.count <= index { columns.append(nil) }
         columns[index] = data
-        return try withUnsafeColumns(row, indices.dropFirst(), &columns, body)
+        return try withUnsafeColumns(row, indices.dropFirst(), columns, body)
     }
 }
 
@@ -312,8 +321,8 @@ private struct VerifyBatch {
     var isFull: Bool { records.count >= Self.capacity }
     var lastSeq: Int64? { records.last?.seq }
 
-    func lastHash<R>(_ body: (ArraySlice<UInt8>) -> R) -> R? {
-        records.last.map { body(texts[$0.hash]) }
+    func lastHash<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        records.last.map { last in texts.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[last.hash])) } }
     }
 
     func decisionId(at index: Int) -> String { String(decoding: texts[records[index].decisionId], as: UTF8.self) }
@@ -326,9 +335,9 @@ private struct VerifyBatch {
         let start = hasher.bytes.count
         message(&hasher)
         let hashStart = texts.count
-        texts.append(contentsOf: hash)
+        hash.withUnsafeBytes { texts.append(contentsOf: $0) }
         let idStart = texts.count
-        texts.append(contentsOf: decisionId)
+        decisionId.withUnsafeBytes { texts.append(contentsOf: $0) }
         records.append(
             Record(
                 seq: seq, message: start..<hasher.bytes.count, hash: hashStart..<idStart,
@@ -367,7 +376,14 @@ private struct VerifyBatch {
     }
 }
 
+/// Whether two byte ranges hold the same bytes.
+private func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+}
+
 extension AuditFormat {
+    private static let v1Tag = Array(AuditFormat.v1.rawValue.utf8)
+
     /// The format a record's `format` column names: none is v1 (written before the column), an
     /// unknown tag is read as v2 (and fails its hash).
     init(stored: Data?) {
@@ -375,6 +391,6 @@ extension AuditFormat {
             self = .v1
             return
         }
-        self = stored.elementsEqual(AuditFormat.v1.rawValue.utf8) ? .v1 : .v2
+        self = stored.withUnsafeBytes { stored in Self.v1Tag.withUnsafeBytes { sameBytes($0, stored) } } ? .v1 : .v2
     }
 }
