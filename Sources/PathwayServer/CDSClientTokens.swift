@@ -180,17 +180,22 @@ struct SeenTokens: Sendable {
     let capacity: Int
     private var until: [String: Date] = [:]
     private var sweepAt = 1_024
+    /// The soonest expiry held: while it is ahead, a full set has nothing to drop, and a sweep
+    /// would walk every entry for nothing.
+    private var earliest = Date.distantFuture
 
     init(capacity: Int) { self.capacity = capacity }
 
     mutating func insert(_ key: String, until expiry: Date, now: Date) -> Outcome {
         if let known = until[key], known > now { return .replayed }
-        if until.count >= sweepAt || until.count >= capacity {
+        if until.count >= sweepAt || (until.count >= capacity && earliest <= now) {
             until = until.filter { $0.value > now }
             sweepAt = max(1_024, until.count * 2)
+            earliest = until.values.min() ?? .distantFuture
         }
         guard until.count < capacity else { return .full }
         until[key] = expiry
+        earliest = min(earliest, expiry)
         return .inserted
     }
 }

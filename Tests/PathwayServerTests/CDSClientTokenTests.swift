@@ -1,9 +1,10 @@
 import Foundation
 import HTTPTypes
 import PathwayAPI
-import PathwayServer
 import PathwayTestSupport
 import Testing
+
+@testable import PathwayServer
 
 /// The gateway's callers: a CDS Hooks call forwarded by the TLS proxy (role `gateway`) is served
 /// as the client its JWT names, and refused with an audited 401 whenever the token is missing or
@@ -155,6 +156,19 @@ struct CDSClientTokenTests {
                 #expect(answer.status == 403, "\(path): \(answer.text)")
             }
         }
+    }
+
+    @Test("token ids are remembered until they expire, and no more than the capacity of them at once")
+    func seenTokens() {
+        var seen = SeenTokens(capacity: 2)
+        let now = Date()
+        #expect(seen.insert("a", until: now + 10, now: now) == .inserted)
+        #expect(seen.insert("a", until: now + 10, now: now) == .replayed)
+        #expect(seen.insert("b", until: now + 20, now: now) == .inserted)
+        #expect(seen.insert("c", until: now + 20, now: now + 5) == .full)
+        // Once "a" has expired its place is free again.
+        #expect(seen.insert("c", until: now + 30, now: now + 11) == .inserted)
+        #expect(seen.insert("b", until: now + 20, now: now + 11) == .replayed)
     }
 
     @Test("a JWKS that holds a private key, a key without alg, or a missing file stops the start, naming it")
