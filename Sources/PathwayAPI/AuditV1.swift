@@ -125,8 +125,15 @@ public struct ReplayResultV1: Codable, Sendable, Hashable {
     /// `identical` or `different`.
     public var status: String
     public var differences: [Difference]
+    /// How the documents were compared when the record was written by another pathwayd version:
+    /// by content (options, trials, criteria and missing facts matched by id, fields added since
+    /// that version not compared). Absent when compared byte for byte by path.
+    public var comparison: String?
 
-    public init(decisionId: String, revision: String, status: String, differences: [Difference]) {
+    public init(
+        decisionId: String, revision: String, status: String, differences: [Difference], comparison: String? = nil
+    ) {
+        self.comparison = comparison
         self.decisionId = decisionId
         self.revision = revision
         self.status = status

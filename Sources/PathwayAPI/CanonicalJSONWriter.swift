@@ -73,6 +73,23 @@ public struct CanonicalJSONWriter {
         value.write(to: &self)
     }
 
+    public mutating func member<T: CanonicalJSONWritable>(_ name: String, _ value: T?) {
+        guard let value else { return }
+        member(name, value)
+    }
+
+    public mutating func member(_ name: String, _ value: Bool?) {
+        guard let value else { return }
+        key(name)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    public mutating func member(_ name: String, _ value: Int?) {
+        guard let value else { return }
+        key(name)
+        int(value)
+    }
+
     public mutating func member<T: CanonicalJSONWritable>(_ name: String, _ items: [T]) {
         key(name)
         array(items)
@@ -184,6 +201,7 @@ extension EvaluationV1: CanonicalJSONWritable {
         w.member("patientId", patientId)
         w.member("rules", rules)
         w.member("setting", setting)
+        w.member("summary", summary)
         w.member("trials", trials)
         w.endObject()
     }
@@ -227,10 +245,7 @@ extension OptionV1: CanonicalJSONWritable {
         w.member("label", label)
         w.key("missing")
         w.strings(missing)
-        if let rank {
-            w.key("rank")
-            w.int(rank)
-        }
+        w.member("rank", rank)
         w.member("reasons", reasons)
         w.member("status", status)
         w.endObject()
@@ -266,6 +281,8 @@ extension EvidenceV1: CanonicalJSONWritable {
         w.member("nct", nct)
         w.member("note", note)
         w.member("source", source)
+        w.member("title", title)
+        w.member("url", url)
         w.endObject()
     }
 }
@@ -288,9 +305,11 @@ extension TrialV1: CanonicalJSONWritable {
         w.member("id", id)
         w.key("notes")
         w.strings(notes)
+        w.member("outsidePopulation", outsidePopulation)
         w.member("recruitment", recruitment)
         w.member("status", status)
         w.member("title", title)
+        w.member("url", url)
         w.endObject()
     }
 }
@@ -302,6 +321,7 @@ extension CriterionV1: CanonicalJSONWritable {
         w.member("id", id)
         w.member("kind", kind)
         w.member("reason", reason)
+        w.member("reference", reference)
         w.member("result", result)
         w.member("text", text)
         w.member("values", values)
@@ -312,6 +332,7 @@ extension CriterionV1: CanonicalJSONWritable {
 extension MissingFactV1: CanonicalJSONWritable {
     public func write(to w: inout CanonicalJSONWriter) {
         w.beginObject()
+        w.member("decides", decides)
         w.member("fact", fact)
         w.key("neededBy")
         w.strings(neededBy)
@@ -326,6 +347,85 @@ extension AlertV1: CanonicalJSONWritable {
         w.member("id", id)
         w.member("severity", severity)
         w.member("text", text)
+        w.endObject()
+    }
+}
+
+extension ReferenceV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("title", title)
+        w.member("url", url)
+        w.endObject()
+    }
+}
+
+extension SummaryV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("contraindications", contraindications)
+        w.member("diagnosis", diagnosis)
+        w.member("performanceStatus", performanceStatus)
+        w.member("priorSystemicLines", priorSystemicLines)
+        w.member("progressed", progressed)
+        w.member("stage", stage)
+        w.member("treatments", treatments)
+        w.endObject()
+    }
+}
+
+extension SummaryV1.Diagnosis: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("cancer", cancer)
+        w.member("diagnosedAt", diagnosedAt)
+        w.member("histology", histology)
+        w.member("histologyConfirmed", histologyConfirmed)
+        w.endObject()
+    }
+}
+
+extension SummaryV1.Stage: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("edition", edition)
+        w.member("from", from)
+        w.member("group", group)
+        w.endObject()
+    }
+}
+
+extension SummaryV1.PerformanceStatus: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("ecog", ecog)
+        w.member("scale", scale)
+        w.endObject()
+    }
+}
+
+extension SummaryV1.Line: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("kind", kind)
+        w.member("progressionAt", progressionAt)
+        w.member("setting", setting)
+        w.member("startedAt", startedAt)
+        w.member("status", status)
+        w.member("what", what)
+        w.endObject()
+    }
+}
+
+extension SummaryV1.Contraindications: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.key("absent")
+        w.strings(absent)
+        w.key("present")
+        w.strings(present)
+        w.key("unknown")
+        w.strings(unknown)
         w.endObject()
     }
 }

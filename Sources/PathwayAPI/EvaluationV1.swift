@@ -16,6 +16,9 @@ public struct EvaluationV1: Codable, Sendable, Hashable {
     public var alerts: [AlertV1]
     /// Events dated after `evaluatedAt`, which this evaluation did not count (absent when none).
     public var future: [FutureEventV1]?
+    /// The facts a clinician scans first (an addition to contract §5; absent in documents written
+    /// before pathwayd 0.5).
+    public var summary: SummaryV1?
 
     public init(
         decisionId: String, patientId: String?, evaluatedAt: String, rules: RulesInfoV1,
@@ -138,13 +141,22 @@ public struct EvidenceV1: Codable, Sendable, Hashable {
     /// Where it is written: seed file and section, or the guideline reference.
     public var cite: String
     public var note: String?
+    /// The cited document's title as a reader knows it, from the packs' `references` table.
+    public var title: String?
+    /// Where to read it: the trial registry for an NCT id, the guideline's DOI, the PDQ summary.
+    public var url: String?
 
-    public init(source: String, nct: String? = nil, level: String? = nil, cite: String, note: String? = nil) {
+    public init(
+        source: String, nct: String? = nil, level: String? = nil, cite: String, note: String? = nil,
+        title: String? = nil, url: String? = nil
+    ) {
         self.source = source
         self.nct = nct
         self.level = level
         self.cite = cite
         self.note = note
+        self.title = title
+        self.url = url
     }
 }
 
@@ -170,6 +182,11 @@ public struct TrialV1: Codable, Sendable, Hashable {
     public var cite: String
     /// What is uncertain about the listing itself (e.g. an unconfirmed NCT identification).
     public var notes: [String]
+    /// `true` when the patient is outside the trial's population (another disease): the trial is
+    /// kept under its status but human views leave it out unless asked. Absent otherwise.
+    public var outsidePopulation: Bool?
+    /// The registry page of an NCT id.
+    public var url: String?
 
     public init(
         id: String, acronym: String?, title: String, recruitment: String, status: String,
@@ -197,11 +214,14 @@ public struct CriterionV1: Codable, Sendable, Hashable {
     public var reason: String
     public var cite: String
     public var values: [FactValueV1]?
+    /// The cited document, resolved from the packs' `references` table.
+    public var reference: ReferenceV1?
 
     public init(
         id: String, kind: String, text: String, result: String, reason: String, cite: String,
-        values: [FactValueV1]? = nil
+        values: [FactValueV1]? = nil, reference: ReferenceV1? = nil
     ) {
+        self.reference = reference
         self.id = id
         self.kind = kind
         self.text = text
@@ -217,10 +237,14 @@ public struct MissingFactV1: Codable, Sendable, Hashable {
     public var fact: String
     /// Option ids, `trial:<id>` and `setting` that this fact would decide.
     public var neededBy: [String]
+    /// How many options and trials it would decide; `missingData[]` lists the facts that decide the
+    /// pathway or setting first, then by this count.
+    public var decides: Int?
 
-    public init(fact: String, neededBy: [String]) {
+    public init(fact: String, neededBy: [String], decides: Int? = nil) {
         self.fact = fact
         self.neededBy = neededBy
+        self.decides = decides
     }
 }
 
@@ -236,5 +260,112 @@ public struct AlertV1: Codable, Sendable, Hashable {
         self.severity = severity
         self.text = text
         self.cite = cite
+    }
+}
+
+/// A cited document: `{"title", "url"}`.
+public struct ReferenceV1: Codable, Sendable, Hashable {
+    public var title: String
+    public var url: String?
+
+    public init(title: String, url: String? = nil) {
+        self.title = title
+        self.url = url
+    }
+}
+
+/// What a clinician scans first: diagnosis, stage, performance status, treatment so far and the
+/// contraindications known present, absent or not yet recorded. Unknown facts are `null`.
+public struct SummaryV1: Codable, Sendable, Hashable {
+    public struct Diagnosis: Codable, Sendable, Hashable {
+        public var cancer: String?
+        public var histology: String?
+        public var histologyConfirmed: Bool?
+        public var diagnosedAt: String?
+        public init(cancer: String?, histology: String?, histologyConfirmed: Bool?, diagnosedAt: String?) {
+            self.cancer = cancer
+            self.histology = histology
+            self.histologyConfirmed = histologyConfirmed
+            self.diagnosedAt = diagnosedAt
+        }
+    }
+
+    public struct Stage: Codable, Sendable, Hashable {
+        /// The stage group, `null` when T, N and M do not decide it.
+        public var group: String?
+        public var edition: String
+        /// `T2 N0 M0`, as recorded.
+        public var from: String
+        public init(group: String?, edition: String, from: String) {
+            self.group = group
+            self.edition = edition
+            self.from = from
+        }
+    }
+
+    public struct PerformanceStatus: Codable, Sendable, Hashable {
+        /// ECOG 0–4 (Karnofsky and WHO are mapped on arrival).
+        public var ecog: Int?
+        /// The scale it was recorded on: `ecog`, `who` or `karnofsky`.
+        public var scale: String?
+        public init(ecog: Int?, scale: String?) {
+            self.ecog = ecog
+            self.scale = scale
+        }
+    }
+
+    public struct Line: Codable, Sendable, Hashable {
+        public var kind: String
+        /// Agents, or the procedure or site of a local treatment.
+        public var what: String
+        public var setting: String?
+        public var status: String
+        public var startedAt: String
+        public var progressionAt: String?
+        public init(
+            kind: String, what: String, setting: String?, status: String, startedAt: String, progressionAt: String?
+        ) {
+            self.kind = kind
+            self.what = what
+            self.setting = setting
+            self.status = status
+            self.startedAt = startedAt
+            self.progressionAt = progressionAt
+        }
+    }
+
+    public struct Contraindications: Codable, Sendable, Hashable {
+        /// Facts an agent contraindication or a safety gate reads, by what is recorded.
+        public var present: [String]
+        public var absent: [String]
+        public var unknown: [String]
+        public init(present: [String], absent: [String], unknown: [String]) {
+            self.present = present
+            self.absent = absent
+            self.unknown = unknown
+        }
+    }
+
+    public var diagnosis: Diagnosis
+    public var stage: Stage?
+    public var performanceStatus: PerformanceStatus
+    /// Systemic lines recorded.
+    public var priorSystemicLines: Int
+    /// Whether any recorded line progressed.
+    public var progressed: Bool
+    public var treatments: [Line]
+    public var contraindications: Contraindications
+
+    public init(
+        diagnosis: Diagnosis, stage: Stage?, performanceStatus: PerformanceStatus, priorSystemicLines: Int,
+        progressed: Bool, treatments: [Line], contraindications: Contraindications
+    ) {
+        self.diagnosis = diagnosis
+        self.stage = stage
+        self.performanceStatus = performanceStatus
+        self.priorSystemicLines = priorSystemicLines
+        self.progressed = progressed
+        self.treatments = treatments
+        self.contraindications = contraindications
     }
 }

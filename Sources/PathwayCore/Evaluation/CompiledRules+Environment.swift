@@ -83,6 +83,8 @@ extension CompiledRules {
                     missing += m
                 }
             }
+            sum = scoreDecimals(sum)
+            undecided = scoreDecimals(undecided)
             set(derivation.slot, missing.isEmpty && undecided == 0 ? .known(.number(sum)) : .unknown(missing))
             // A class is definite when the undecided terms cannot carry the sum across the threshold.
             if sum > threshold {

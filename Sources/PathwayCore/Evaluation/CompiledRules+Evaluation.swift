@@ -10,6 +10,7 @@ extension CompiledRules {
         var run = EvaluationRun(
             rules: self, evaluator: ExpressionEvaluator(environment: environment(facts, context: context)))
         var document = run.document(context)
+        document.summary = run.summary(facts, options: document.options)
         if !facts.future.isEmpty {
             document.future = facts.future.map {
                 FutureEventV1(eventId: $0.eventId, type: $0.type, occurredAt: $0.occurredAt.description)
@@ -45,13 +46,36 @@ struct EvaluationRun {
             }
         }
         rank(&options)
-        let trials = trialResults.map(\.document).sorted { (order($0.status), $0.id) < (order($1.status), $1.id) }
+        // Best first: recommended and consider by rank, then needs-data, then not-eligible, each in pack order.
+        options = options.enumerated().sorted {
+            (order($0.element.status), $0.element.rank ?? 0, $0.offset) < (
+                order($1.element.status), $1.element.rank ?? 0, $1.offset
+            )
+        }.map(\.element)
+        // By status; a trial for another population goes after the others of its status.
+        let trials = trialResults.map(\.document).sorted {
+            (order($0.status), $0.outsidePopulation == true ? 1 : 0, $0.id) < (
+                order($1.status), $1.outsidePopulation == true ? 1 : 0, $1.id
+            )
+        }
         return EvaluationV1(
             decisionId: context.decisionId, patientId: context.patientId, evaluatedAt: context.now.description,
             rules: RulesInfoV1(revision: rules.revision, packs: rules.packs), derived: derivedDocument(),
             pathway: pathwayId, setting: settingId, options: options, trials: trials,
-            missingData: missingData.keys.sorted().map { MissingFactV1(fact: $0, neededBy: missingData[$0]!.sorted()) },
-            alerts: alerts())
+            missingData: missingDataDocument(), alerts: alerts())
+    }
+
+    /// Missing facts by what they would decide: the pathway or setting first (every option waits
+    /// on them), then by how many options and trials each decides, then by name.
+    private func missingDataDocument() -> [MissingFactV1] {
+        missingData.map { fact, neededBy in
+            let decides = neededBy.reduce(0) { $0 + ($1 == "pathway" || $1 == "setting" ? 0 : 1) }
+            return MissingFactV1(fact: fact, neededBy: neededBy.sorted(), decides: decides)
+        }.sorted {
+            let first = ($0.neededBy.contains("pathway") || $0.neededBy.contains("setting")) ? 0 : 1
+            let second = ($1.neededBy.contains("pathway") || $1.neededBy.contains("setting")) ? 0 : 1
+            return (first, -($0.decides ?? 0), $0.fact) < (second, -($1.decides ?? 0), $1.fact)
+        }
     }
 
     // MARK: Pathway and setting
@@ -243,7 +267,7 @@ struct EvaluationRun {
                 if evaluator.environment.notApplicable.contains(slot) {
                     object["applies"] = .bool(false)
                 } else if values[slot] == nil, let range = evaluator.environment.scoreRanges[slot] {
-                    object["range"] = .array([.number(range.low), .number(range.high)])
+                    object["range"] = .array([.number(scoreDecimals(range.low)), .number(scoreDecimals(range.high))])
                     object["missing"] = .array(
                         names(evaluator.environment.missingBehind[slot] ?? []).map(JSONValue.string))
                 }
@@ -272,6 +296,10 @@ struct EvaluationRun {
         }
     }
 }
+
+/// A sum of score weights at the precision weights are written in (0.55 + 0.6 + 0.52 + … is
+/// 1.7400000000000002 in binary floating point; shown, and compared, as 1.74).
+func scoreDecimals(_ value: Double) -> Double { (value * 1e6).rounded() / 1e6 }
 
 /// Orders statuses best first, for ranking and for listing trials.
 func order(_ status: String) -> Int {

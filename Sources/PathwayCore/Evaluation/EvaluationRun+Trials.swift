@@ -76,7 +76,7 @@ extension EvaluationRun {
             criteria.append(
                 CriterionV1(
                     id: criterion.id, kind: criterion.kind.rawValue, text: criterion.text, result: result.result,
-                    reason: reason, cite: criterion.cite, values: values))
+                    reason: reason, cite: criterion.cite, values: values, reference: criterion.reference))
         }
         let verdict = Outcome.all(outcomes)
         let status: String =
@@ -86,9 +86,11 @@ extension EvaluationRun {
             case nil: "potentially-eligible"
             }
         if verdict.bool == nil { note(missing, neededBy: "trial:\(trial.id)") }
-        let document = TrialV1(
+        var document = TrialV1(
             id: trial.id, acronym: trial.acronym, title: trial.title, recruitment: trial.recruitment, status: status,
             criteria: criteria, cite: trial.cite, notes: trial.notes)
+        document.url = trial.url
+        if outside { document.outsidePopulation = true }
         return TrialResult(document: document, outcome: verdict)
     }
 

@@ -23,6 +23,9 @@ public struct CompiledRules: Sendable {
     let invariants: [Invariant]
     /// Every gate and contraindication, as declared (for the safety matrix).
     let contraindications: [Contraindication]
+    /// The present/absent facts that contraindications and gates read, in name order: the
+    /// summary's contraindications known present, absent or unknown.
+    let contraindicationFacts: [Int]
 
     /// How much the rule set holds, for `GET /v1/rules` and `rules check`.
     public var counts: [String: Int] {
@@ -185,8 +188,13 @@ final class Option: Sendable {
     let cautions: [(Condition?, CautionV1)]
     /// For a trial referral: the index of the trial in `CompiledRules.trials`.
     let trial: Int?
+    /// The facts its inherited contraindications and gates read.
+    let inheritedFacts: Set<Int>
 
     init(_ draft: OptionDraft) {
+        inheritedFacts = draft.requires.reduce(into: []) { facts, requirement in
+            if !requirement.inheritedFrom.isEmpty { facts.formUnion(requirement.condition.expr.slotsRead) }
+        }
         id = draft.id
         label = draft.label
         kind = draft.kind
@@ -208,6 +216,8 @@ final class Trial: Sendable {
     let title: String
     let recruitment: String
     let cite: String
+    /// The registry page, from the references table (none for an unconfirmed identification).
+    let url: String?
     let notes: [String]
     /// Who the trial is for (e.g. the cancer). When it fails, the other criteria are not evaluated:
     /// the trial is listed as ineligible with this one reason.
@@ -215,9 +225,10 @@ final class Trial: Sendable {
     let criteria: [Criterion]
 
     init(
-        id: String, acronym: String?, title: String, recruitment: String, cite: String, notes: [String],
-        population: Criterion?, criteria: [Criterion]
+        id: String, acronym: String?, title: String, recruitment: String, cite: String, url: String?,
+        notes: [String], population: Criterion?, criteria: [Criterion]
     ) {
+        self.url = url
         self.id = id
         self.acronym = acronym
         self.title = title
@@ -235,12 +246,17 @@ final class Criterion: Sendable {
     let kind: Kind
     let text: String
     let cite: String
+    let reference: ReferenceV1?
     /// For an inclusion, what must hold; for an exclusion, what excludes. Nil with `manual`.
     let when: Condition?
     /// Why the criterion can only be checked by a person; its result is always `unknown`.
     let manual: String?
 
-    init(id: String, kind: Kind, text: String, cite: String, when: Condition?, manual: String?) {
+    init(
+        id: String, kind: Kind, text: String, cite: String, reference: ReferenceV1? = nil, when: Condition?,
+        manual: String?
+    ) {
+        self.reference = reference
         self.id = id
         self.kind = kind
         self.text = text

@@ -66,13 +66,16 @@ extension Compiler {
             }
             let trial = trials[index]
             let name = trial.acronym.map { "\($0) (\(trial.id))" } ?? trial.id
+            // With a references table the listing is the title and link; a PDQ level it has not.
+            let listing = resolve(cite: trial.cite, at: trialId.at)
             option = OptionDraft(
                 id: "trial:\(trial.id)", label: reader.text("label", sink: &sink)?.value ?? "Refer to trial \(name)",
                 kind: "trial-referral", settings: nil, strength: .consider,
                 evidence: [
                     EvidenceV1(
-                        source: name, nct: trial.id.hasPrefix("NCT") ? trial.id : nil, level: "clinical trial",
-                        cite: trial.cite)
+                        source: name, nct: trial.id.hasPrefix("NCT") ? trial.id : nil,
+                        level: references.isEmpty ? "clinical trial" : nil, cite: trial.cite,
+                        note: references.isEmpty ? nil : "Clinical trial", title: listing?.title, url: trial.url)
                 ],
                 trial: index)
             idAt = trialId.at
@@ -184,10 +187,24 @@ extension Compiler {
         if let nct, !isNCTId(nct.value) {
             sink.error(nct.at, "invalid-value", "\"\(nct.value)\" is not an NCT id (NCT and 8 digits)")
         }
-        let level = reader.text("level", sink: &sink)?.value
+        let levelText = reader.text("level", sink: &sink)
+        // With a references table (rule sets written since it exists), a level is a PDQ level of
+        // evidence; a recommendation's wording or a study design goes in `note`.
+        if let levelText, !references.isEmpty, !isEvidenceLevel(levelText.value) {
+            sink.error(
+                levelText.at, "invalid-value",
+                "evidence level \"\(levelText.value)\" is not a PDQ level of evidence (A1 … D3); put other grading in \"note\""
+            )
+        }
+        let level = levelText?.value
         let note = reader.text("note", sink: &sink)?.value
+        let ref = reader.text("ref", sink: &sink).flatMap { reference(named: $0.value, at: $0.at) }
         guard let source, let cite else { return nil }
-        return EvidenceV1(source: source, nct: nct?.value, level: level, cite: cite, note: note)
+        // The link: the guideline named by `ref`, else the trial's registry page, else the cited document.
+        let cited = resolve(cite: cite, at: reader.location)
+        return EvidenceV1(
+            source: source, nct: nct?.value, level: level, cite: cite, note: note, title: ref?.title ?? cited?.title,
+            url: ref?.url ?? nct.map { registryURL($0.value) } ?? cited?.url)
     }
 
     /// `{when, text, cite}`: a condition with the caution shown when it holds.
@@ -238,6 +255,13 @@ extension Compiler {
             return (when, value.value)
         }
     }
+}
+
+/// A PDQ level of evidence: a letter A–D and a digit 1–3 (`A1`, `C2`).
+func isEvidenceLevel(_ text: String) -> Bool {
+    let bytes = Array(text.utf8)
+    return bytes.count == 2 && (UInt8(ascii: "A")...UInt8(ascii: "D")).contains(bytes[0])
+        && (UInt8(ascii: "1")...UInt8(ascii: "3")).contains(bytes[1])
 }
 
 func isNCTId(_ text: String) -> Bool {

@@ -39,9 +39,10 @@ extension Compiler {
             }
             criteria.append(criterion)
         }
+        let reference = cite.flatMap { resolve(cite: $0, at: id.at) }
         return Trial(
             id: id.value, acronym: reader.text("acronym", sink: &sink)?.value, title: title,
-            recruitment: recruitment?.value ?? "unknown", cite: cite ?? "",
+            recruitment: recruitment?.value ?? "unknown", cite: cite ?? "", url: reference?.url,
             notes: reader.texts("notes", sink: &sink).map(\.value), population: population, criteria: criteria)
     }
 
@@ -69,7 +70,9 @@ extension Compiler {
             sink.error(reader.location, "missing-key", "criterion \"\(id?.value ?? "?")\" needs \"when\" or \"manual\"")
         }
         guard let id, let kind, let text, let cite else { return nil }
-        return Criterion(id: id.value, kind: kind, text: text, cite: cite, when: when, manual: manual)
+        return Criterion(
+            id: id.value, kind: kind, text: text, cite: cite, reference: resolve(cite: cite, at: reader.location),
+            when: when, manual: manual)
     }
 
     mutating func compileAlerts(_ node: YAMLNode) {

@@ -85,3 +85,20 @@ enum ValueType: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension Expr {
+    /// Every fact slot the expression reads.
+    var slotsRead: Set<Int> {
+        switch self {
+        case .name, .literal, .field: []
+        case .slot(let slot): [slot]
+        case .not(let inner), .negate(let inner), .isKnown(let inner, _), .aggregate(_, let inner): inner.slotsRead
+        case .binary(_, let lhs, let rhs): lhs.slotsRead.union(rhs.slotsRead)
+        case .inList(let lhs, let items, _), .has(let lhs, let items, _):
+            items.reduce(lhs.slotsRead) { $0.union($1.slotsRead) }
+        case .between(let a, let b, let c), .conditional(let a, let b, let c):
+            a.slotsRead.union(b.slotsRead).union(c.slotsRead)
+        case .call(_, let arguments, _): arguments.reduce([]) { $0.union($1.slotsRead) }
+        }
+    }
+}

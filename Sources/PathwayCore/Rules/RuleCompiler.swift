@@ -56,6 +56,7 @@ struct Compiler {
     var kindGates: [(kinds: Set<String>, gate: Contraindication)] = []
     var modalityGates: [String: [Contraindication]] = [:]
     var invariants: [Invariant] = []
+    var references: [Reference] = []
 
     private var packs: [RulesInfoV1.Pack] = []
     private var sections: [(section: String, node: YAMLNode)] = []
@@ -84,7 +85,15 @@ struct Compiler {
             }.sorted { $0.slot < $1.slot },
             derivations: derivations, outputs: outputs,
             pathways: pathways, trials: trials, alerts: alerts, parameters: parameters, invariants: invariants,
-            contraindications: declaredContraindications)
+            contraindications: declaredContraindications,
+            contraindicationFacts: declaredContraindications.reduce(into: Set<Int>()) {
+                $0.formUnion($1.when.expr.slotsRead)
+            }.filter { slot in
+                if case .word(let words) = slots.types[slot] {
+                    return words.contains("present") && words.contains("absent")
+                }
+                return false
+            }.sorted { slots.names[$0] < slots.names[$1] })
     }
 
     /// Reads a pack's header and files its sections for later; declares parameters and derived facts.
@@ -104,6 +113,7 @@ struct Compiler {
         _ = pack.node("notes")
         _ = pack.node("sources")
         _ = pack.node("fixtures")  // YAML anchors shared by the pack's tests
+        for item in pack.list("references", sink: &sink) { declareReference(item) }
         for item in pack.list("parameters", sink: &sink) { declareParameter(item) }
         for item in pack.list("derive", sink: &sink) { declareDerived(item) }
         if let staging = pack.node("staging") { declareStaging(staging) }

@@ -165,10 +165,17 @@ struct AuditController {
         let evaluation = rules.evaluate(PatientFacts(events: events, asOf: context.now), context: context)
         let replayed = try parseJSON(Array(try CanonicalJSON.encode(evaluation).utf8))
         var differences: [ReplayResultV1.Difference] = []
-        diff(recorded, replayed, path: "", into: &differences)
+        // A record of another version is compared by content: a later version may order the
+        // lists differently, add fields, or round a binary tail off a number.
+        let acrossVersions = record.version != PathwayVersion.current
+        diff(recorded, replayed, path: "", byContent: acrossVersions, into: &differences)
         return ReplayResultV1(
             decisionId: record.decisionId, revision: revision, status: differences.isEmpty ? "identical" : "different",
-            differences: differences)
+            differences: differences,
+            comparison: acrossVersions
+                ? "by content: written by pathwayd \(record.version ?? "before 0.4"), replayed by \(PathwayVersion.current); "
+                    + "options, trials, criteria and missing facts matched by id, fields added since not compared"
+                : nil)
     }
 
     @Sendable func export(_ request: Request, context: PathwayContext) async throws -> Response {
@@ -231,20 +238,57 @@ extension AuditRecord {
     }
 }
 
-/// Collects the paths at which two JSON documents differ (at most 50).
-func diff(_ a: JSONValue, _ b: JSONValue, path: String, into differences: inout [ReplayResultV1.Difference]) {
+/// Collects the paths at which two JSON documents differ (at most 50). `byContent` compares a
+/// record written by another version: only the recorded document's keys, lists of objects with an
+/// `id` (or `fact`) matched by it, numbers equal to 12 significant digits.
+func diff(
+    _ a: JSONValue, _ b: JSONValue, path: String, byContent: Bool = false,
+    into differences: inout [ReplayResultV1.Difference]
+) {
     guard differences.count < 50, a != b else { return }
     switch (a, b) {
     case (.object(let left), .object(let right)):
-        for key in Set(left.keys).union(right.keys).sorted() {
-            diff(left[key] ?? .null, right[key] ?? .null, path: path + "." + key, into: &differences)
+        let keys = byContent ? Set(left.keys) : Set(left.keys).union(right.keys)
+        for key in keys.sorted() {
+            diff(
+                left[key] ?? .null, right[key] ?? .null, path: path + "." + key, byContent: byContent,
+                into: &differences)
+        }
+    case (.array(let left), .array(let right)) where byContent && keyed(left) != nil && keyed(right) != nil:
+        let (name, old) = keyed(left)!
+        let new = keyed(right)!.1
+        for id in old.keys.sorted() {
+            diff(old[id]!, new[id] ?? .null, path: path + "[\(name)=\(id)]", byContent: true, into: &differences)
+        }
+        for id in new.keys.sorted() where old[id] == nil {
+            diff(.null, new[id]!, path: path + "[\(name)=\(id)]", byContent: true, into: &differences)
         }
     case (.array(let left), .array(let right)) where left.count == right.count:
-        for index in left.indices { diff(left[index], right[index], path: path + "[\(index)]", into: &differences) }
+        for index in left.indices {
+            diff(left[index], right[index], path: path + "[\(index)]", byContent: byContent, into: &differences)
+        }
+    case (.number(let x), .number(let y)) where byContent && abs(x - y) <= 1e-12 * max(1, abs(x)):
+        return
     default:
         differences.append(
             .init(
                 path: path.isEmpty ? "." : String(path.dropFirst(path.hasPrefix(".") ? 1 : 0)), recorded: a, replayed: b
             ))
     }
+}
+
+/// A list of objects each with a distinct `id` (or `fact`), by that key; nil for any other list.
+private func keyed(_ items: [JSONValue]) -> (String, [String: JSONValue])? {
+    for name in ["id", "fact"] {
+        var byKey: [String: JSONValue] = [:]
+        for item in items {
+            guard case .object(let members) = item, case .string(let key)? = members[name], byKey[key] == nil else {
+                byKey = [:]
+                break
+            }
+            byKey[key] = item
+        }
+        if byKey.count == items.count, !items.isEmpty { return (name, byKey) }
+    }
+    return nil
 }
