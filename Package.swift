@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Warnings are errors in our own targets; dependencies keep their own settings.
 let strict: [SwiftSetting] = [
-    .unsafeFlags(["-warnings-as-errors"]),
+    .unsafeFlags(["-warnings-as-errors"])
 ]
 
 let package = Package(
@@ -36,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // CDS Hooks client JWTs through the TLS gateway: signatures (ES384, RS384, …) and JWKS files.
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        // The tumor-board report: HTML and Markdown from templates that escape every value.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Versioned wire types of the v1 contract. Depends on nothing.
@@ -52,6 +54,12 @@ let package = Package(
         ),
         // FHIR R4 / mCODE bundles → contract events, through the rules' terminology maps. Pure.
         .target(name: "PathwayFHIR", dependencies: ["PathwayCore", "PathwayAPI"], swiftSettings: strict),
+        // What people read, from the wire types: the compact terminal view, what-if differences, the
+        // readable audit record, the tumor-board report (HTML, Markdown). Shared by pathwayctl and the daemon.
+        .target(
+            name: "PathwayViews",
+            dependencies: ["PathwayAPI", .product(name: "Mustache", package: "swift-mustache")],
+            swiftSettings: strict),
         // Reading a rules directory from disk, shared by the daemon and the command line.
         .target(name: "PathwayRulesIO", dependencies: ["PathwayCore"], swiftSettings: strict),
         // SQLite through GRDB: events, patients, the hash-chained audit trail, the rules archive,
@@ -78,6 +86,7 @@ let package = Package(
             name: "PathwayServer",
             dependencies: [
                 "PathwayCore", "PathwayAPI", "PathwayStore", "PathwayRulesIO", "PathwayFHIR", "CPeerCredentials",
+                "PathwayViews",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -115,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "pathwayctl",
             dependencies: [
-                "PathwayCore", "PathwayAPI", "PathwayRulesIO", "PathwayClient",
+                "PathwayCore", "PathwayAPI", "PathwayRulesIO", "PathwayClient", "PathwayViews",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -133,6 +142,12 @@ let package = Package(
             name: "PathwayTestSupport",
             dependencies: ["PathwayAPI", .product(name: "JWTKit", package: "jwt-kit")],
             path: "Tests/PathwayTestSupport", swiftSettings: strict),
+        // The views on the example cases: size of the compact view, ordering, escaping, what-if.
+        .testTarget(
+            name: "PathwayViewsTests",
+            dependencies: ["PathwayViews", "PathwayCore", "PathwayAPI", "PathwayRulesIO", "PathwayTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "PathwayCoreTests",
             dependencies: ["PathwayCore", "PathwayAPI", "PathwayTestSupport"],

@@ -1,5 +1,6 @@
 import Foundation
 import PathwayAPI
+import PathwayViews
 
 /// The cards of one evaluation (contract §8). One recommendation card, whose `uuid` is the
 /// decision id: the ranked options with one line of why each, what data is missing, trials that
@@ -27,8 +28,9 @@ struct CDSCards {
 
     /// The cards, and which option each suggestion (by uuid) stands for.
     func cards() -> (cards: [CDSHooks.Card], suggestions: [String: String]) {
-        let offered = evaluation.options.filter { $0.rank != nil }.sorted { $0.rank! < $1.rank! }
-        let needsData = evaluation.options.filter { $0.status == "needs-data" }
+        let digest = EvaluationDigest(evaluation)
+        let offered = digest.offered
+        let needsData = digest.needsData
         var suggestions: [CDSHooks.Card.Suggestion] = []
         var options: [String: String] = [:]
         for option in offered {
@@ -43,12 +45,10 @@ struct CDSCards {
         let indicator =
             alerts.contains { $0.severity == "critical" }
             ? "critical" : (!needsData.isEmpty || !alerts.isEmpty || !notRead.isEmpty ? "warning" : "info")
-        let trials = evaluation.trials.filter { $0.status != "ineligible" }
+        let trials = digest.trialsThatCouldApply
+        // Registry links only where the identification is confirmed (the references table gives the url).
         let links = trials.compactMap { trial -> CDSHooks.Card.Link? in
-            guard trial.id.hasPrefix("NCT") else { return nil }
-            return CDSHooks.Card.Link(
-                label: "\(trial.acronym ?? trial.id) on ClinicalTrials.gov",
-                url: "https://clinicaltrials.gov/study/\(trial.id)")
+            trial.url.map { CDSHooks.Card.Link(label: "\(trial.acronym ?? trial.id) on ClinicalTrials.gov", url: $0) }
         }
         let main = CDSHooks.Card(
             uuid: evaluation.decisionId, summary: summary(offered: offered, needsData: needsData.count),
@@ -99,8 +99,7 @@ struct CDSCards {
             lines += ["", "**Options, ranked**", ""]
             for option in offered {
                 // Why: the conditions it meets (not the exclusions it escapes), the first three.
-                let why = option.reasons.filter { $0.result == "pass" && !$0.text.hasPrefix("Excluded if") }
-                    .map(\.text).prefix(3).joined(separator: "; ")
+                let why = EvaluationDigest.why(option, limit: 3)
                 let caution = option.cautions.isEmpty ? "" : " ⚠ " + option.cautions.map(\.text).joined(separator: "; ")
                 lines.append(
                     "\(option.rank!). **\(Self.escape(option.label))** — \(option.status)"
@@ -116,11 +115,12 @@ struct CDSCards {
             }
         }
         if !evaluation.missingData.isEmpty {
-            let facts = evaluation.missingData.sorted { $0.neededBy.count > $1.neededBy.count }.prefix(8)
+            // The document lists them by what they decide.
+            let facts = evaluation.missingData.prefix(8)
             lines += [
                 "",
                 "**Missing data, by how much it decides:** "
-                    + facts.map { "`\($0.fact)` (\($0.neededBy.count))" }.joined(separator: ", "),
+                    + facts.map { "`\($0.fact)` (\($0.decides ?? $0.neededBy.count))" }.joined(separator: ", "),
             ]
         }
         if !trials.isEmpty {

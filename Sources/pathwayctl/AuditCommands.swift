@@ -4,6 +4,7 @@ import PathwayAPI
 import PathwayClient
 import PathwayCore
 import PathwayRulesIO
+import PathwayViews
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,29 +51,16 @@ struct Audit: ParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One full record: input, output, hashes.")
+        static let configuration = CommandConfiguration(
+            abstract: "One record as a sentence and a table, its answer as the compact view; --json for the raw record."
+        )
         @OptionGroup var connection: Connection
         @Argument(help: "The decision id.") var decisionId: String
 
         func run() async throws {
             let response = try await connection.call("GET", "/v1/audit/decisions/\(percentEncoded(decisionId))")
             if connection.printJSON(response) { return }
-            let record = try connection.decode(AuditRecordV1.self, response)
-            print("decision  \(record.decisionId)\nsequence  \(record.seq)\nat        \(record.at)")
-            print(
-                "actor     \(record.actor.user) (uid \(record.actor.uid)) roles \(record.actor.roles.joined(separator: ","))"
-            )
-            print(
-                "action    \(record.action)\npatient   \(record.patientId ?? "-")\nrevision  \(record.revision ?? "-")")
-            print("prevHash  \(record.prevHash)\nhash      \(record.hash)")
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            if let input = record.input {
-                print("input\n" + String(decoding: try encoder.encode(input), as: UTF8.self))
-            }
-            if let output = record.output {
-                print("output\n" + String(decoding: try encoder.encode(output), as: UTF8.self))
-            }
+            print(AuditRecordView(try connection.decode(AuditRecordV1.self, response)).render())
         }
     }
 

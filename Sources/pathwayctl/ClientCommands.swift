@@ -4,6 +4,7 @@ import PathwayAPI
 import PathwayClient
 import PathwayCore
 import PathwayRulesIO
+import PathwayViews
 import Yams
 
 /// How to reach the daemon: `--socket`, else `$PATHWAYD_SOCKET`, else the socket of `--config`,
@@ -22,8 +23,10 @@ struct Connection: ParsableArguments {
         if let socket { return socket }
         if let fromEnvironment = ProcessInfo.processInfo.environment["PATHWAYD_SOCKET"] { return fromEnvironment }
         if let config {
-            let text = try String(contentsOfFile: config, encoding: .utf8)
-            return try YAMLDecoder().decode(SocketOnly.self, from: text).socket.path
+            let text = String(decoding: try readUserFile(config, what: "configuration file"), as: UTF8.self)
+            do { return try YAMLDecoder().decode(SocketOnly.self, from: text).socket.path } catch {
+                throw CLIError("configuration file \(config) names no socket.path: \(error)")
+            }
         }
         return ".run/pathwayd.sock"
     }
@@ -148,16 +151,30 @@ func text(_ value: JSONValue) -> String {
     }
 }
 
+/// How an evaluation is shown: the compact view by default, every reason with `--full`.
+struct EvaluationViewOptions: ParsableArguments {
+    @Flag(help: "Every option with every reason, every trial criterion and all evidence.") var full = false
+    @Flag(help: "Also list trials for other cancers (kept in the JSON; left out of the views by default).")
+    var allTrials = false
+
+    func render(_ evaluation: EvaluationV1) -> String {
+        full
+            ? EvaluationTable(evaluation, allTrials: allTrials).render()
+            : CompactView(evaluation, allTrials: allTrials).render()
+    }
+}
+
 struct Recommend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a patient now and show the options (audited as a view).")
     @OptionGroup var connection: Connection
+    @OptionGroup var view: EvaluationViewOptions
     @Argument(help: "The patient id.") var patientId: String
 
     func run() async throws {
         let response = try await connection.call("GET", "/v1/patients/\(percentEncoded(patientId))/recommendations")
         if connection.printJSON(response) { return }
-        print(EvaluationTable(try connection.decode(EvaluationV1.self, response)).render())
+        print(view.render(try connection.decode(EvaluationV1.self, response)))
     }
 }
 
@@ -168,8 +185,10 @@ struct WhatIf: AsyncParsableCommand {
     @OptionGroup var connection: Connection
     @Argument(help: "The events file.") var file: String
     @Option(name: .customLong("case"), help: "The case to take from a cases file.") var chosenCase: String?
-    @Option(help: "Add the events to this stored patient's events.") var patient: String?
+    @Option(help: "Add the events to this stored patient's events; shows what changes against the current evaluation.")
+    var patient: String?
     @Option(help: "Evaluation time (RFC 3339).") var at: String?
+    @OptionGroup var view: EvaluationViewOptions
 
     func run() async throws {
         let events = try EventFile.rawEvents(file, case: chosenCase)
@@ -181,7 +200,15 @@ struct WhatIf: AsyncParsableCommand {
         body += "}"
         let response = try await connection.call("POST", "/v1/evaluate", body: Array(body.utf8))
         if connection.printJSON(response) { return }
-        print(EvaluationTable(try connection.decode(EvaluationV1.self, response)).render())
+        let after = try connection.decode(EvaluationV1.self, response)
+        guard let patient, !view.full else { return print(view.render(after)) }
+        // The difference against the patient's current evaluation (itself audited as a view).
+        let current = try await connection.call("GET", "/v1/patients/\(percentEncoded(patient))/recommendations")
+        let before = try connection.decode(EvaluationV1.self, current)
+        print("What if, for patient \(patient), against the current evaluation \(before.decisionId):")
+        print(WhatIfDiff(before: before, after: after).render())
+        print("\nWith these events (what-if \(after.decisionId)):")
+        print(CompactView(after, allTrials: view.allTrials).render())
     }
 }
 
@@ -218,7 +245,37 @@ struct Feedback: AsyncParsableCommand {
 }
 
 struct Report: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Reports.", subcommands: [Adherence.self])
+    static let configuration = CommandConfiguration(
+        abstract: "The tumor-board report of a patient (the default), or the adherence report.",
+        subcommands: [PatientReport.self, Adherence.self], defaultSubcommand: PatientReport.self)
+
+    struct PatientReport: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "patient",
+            abstract: "One page for a tumor board: HTML (self-contained, prints on A4) or Markdown (audited as a view)."
+        )
+        @OptionGroup var connection: Connection
+        @Argument(help: "The patient id.") var patientId: String
+        @Option(help: "html or markdown.") var format: String = "markdown"
+        @Option(name: .shortAndLong, help: "Write the report to this file instead of standard output.") var output:
+            String?
+
+        func run() async throws {
+            guard ["html", "markdown"].contains(format) else {
+                throw CLIError("--format takes html or markdown, got \(format)")
+            }
+            let response = try await connection.call(
+                "GET", "/v1/patients/\(percentEncoded(patientId))/report?format=\(format)")
+            if let output {
+                do { try Data(response.body).write(to: URL(fileURLWithPath: output)) } catch {
+                    throw CLIError("cannot write \(output): \(error.localizedDescription)")
+                }
+                print("wrote \(output) (\(response.body.count) bytes)")
+            } else {
+                print(response.text, terminator: response.text.hasSuffix("\n") ? "" : "\n")
+            }
+        }
+    }
 
     struct Adherence: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Foundation
 import PathwayAPI
 import PathwayCore
 import PathwayRulesIO
+import PathwayViews
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +17,7 @@ struct Eval: ParsableCommand {
     @Option(name: .customLong("param"), help: "A pack parameter, e.g. region=fda (repeatable).") var parameters:
         [String] = []
     @Flag(help: "Print the evaluation document as JSON (sorted keys).") var json = false
+    @OptionGroup var view: EvaluationViewOptions
 
     func run() throws {
         guard let compiled = try RuleDirectory.compile(rules, quiet: true) else { throw ExitCode(1) }
@@ -40,7 +42,7 @@ struct Eval: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(evaluation), as: UTF8.self))
         } else {
-            print(EvaluationTable(evaluation).render())
+            print(view.render(evaluation))
         }
     }
 }

@@ -21,7 +21,7 @@ enum EventFile {
     }
 
     private static func documents(_ path: String, case chosen: String?) throws -> [JSONValue] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let data = try readUserFile(path, what: "events file")
         let documents: [JSONValue]
         if let whole = try? JSONDecoder().decode(JSONValue.self, from: data) {
             documents = try events(in: whole, case: chosen)

@@ -77,7 +77,14 @@ struct CommandLineTests {
             "eval", "--rules", "Rules", "--events", "Tests/PathwayCoreTests/Fixtures/examples.json", "--case", chosen,
         ])
         #expect(table.status == 0, "\(table.errors)")
-        #expect(table.output.contains("Options") && table.output.contains("Trials"))
+        // The compact view: the offered options ranked (or why none is), then trials.
+        #expect(table.output.contains("Options, ranked") || table.output.contains("No option can be offered"))
+        #expect(table.output.contains("Trials"))
+        let full = try run([
+            "eval", "--rules", "Rules", "--events", "Tests/PathwayCoreTests/Fixtures/examples.json", "--case", chosen,
+            "--full",
+        ])
+        #expect(full.output.contains("\nOptions\n") && full.output.contains("\nTrials\n"), "\(full.output.prefix(300))")
         let json = try run([
             "eval", "--rules", "Rules", "--events", "Tests/PathwayCoreTests/Fixtures/examples.json", "--case", chosen,
             "--json",
@@ -85,6 +92,18 @@ struct CommandLineTests {
         let document = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
         #expect(document?["decisionId"] as? String == "offline")
         #expect((document?["rules"] as? [String: Any])?["revision"] as? String != nil)
+    }
+
+    @Test("a file that is missing, a directory or unreadable is named in plain words, not Foundation's error")
+    func fileErrors() throws {
+        let missing = try run(["eval", "--rules", "Rules", "--events", "no-such-events.json"])
+        #expect(missing.status != 0)
+        #expect(missing.errors.contains("events file no-such-events.json does not exist"), "\(missing.errors)")
+        #expect(!missing.errors.contains("NSCocoaErrorDomain"))
+        let directory = try run(["eval", "--rules", "Rules", "--events", "Rules"])
+        #expect(directory.errors.contains("events file Rules is a directory, not a file"), "\(directory.errors)")
+        let config = try run(["recommend", "X", "--config", "no-such.yaml"])
+        #expect(config.errors.contains("configuration file no-such.yaml does not exist"), "\(config.errors)")
     }
 
     @Test("eval refuses an invalid event and names it")

@@ -5,6 +5,7 @@ import NIOCore
 import PathwayAPI
 import PathwayCore
 import PathwayStore
+import PathwayViews
 
 /// A patient's facts and recommendations, and a clinician's feedback on them (role `clinician`).
 struct PatientsController {
@@ -14,6 +15,7 @@ struct PatientsController {
         router.group("/v1/patients").add(middleware: RoleMiddleware(.roles([.clinician]), service: service))
             .get(":id", use: state)
             .get(":id/recommendations", use: recommendations)
+            .get(":id/report", use: report)
             .post(":id/feedback", use: feedback)
     }
 
@@ -64,6 +66,36 @@ struct PatientsController {
             output: "{\"evaluation\":" + recorded.json + "}", decisionId: decisionId, at: at,
             revision: settings.rules.revision, subjects: recorded.subjects)
         return .json(recorded.json)
+    }
+
+    /// The tumor-board report: the evaluation now, as a self-contained HTML page or Markdown, with
+    /// the patient's timeline. Audited as a view, like the recommendations it shows.
+    @Sendable func report(_ request: Request, context: PathwayContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let id = try context.parameters.require("id")
+        let formatName = request.uri.queryParameters["format"].map(String.init) ?? "html"
+        guard let format = PatientReport.Format(rawValue: formatName) else {
+            throw APIError(
+                .badRequest, .invalidRequest, "format must be html or markdown, not \"\(formatName.prefix(40))\"",
+                field: "format")
+        }
+        let settings = service.settings
+        guard let stored = try await service.store.patientEvents(id) else { throw service.unknownPatient(id) }
+        let decisionId = newDecisionId()
+        let at = now()
+        let recorded = try RecordedEvaluation.evaluate(
+            events: stored.events, bodies: stored.bodies, referenced: stored.bodies.count, historyOf: id,
+            patientId: id, decisionId: decisionId, now: at, settings: settings)
+        try await service.audit(
+            actor: caller, action: .view, patientId: id, input: recorded.input,
+            output: "{\"evaluation\":" + recorded.json + ",\"report\":\"" + format.rawValue + "\"}",
+            decisionId: decisionId, at: at, revision: settings.rules.revision, subjects: recorded.subjects)
+        let timeline = stored.events.map {
+            TimelineEntry(occurredAt: $0.occurredAt.description, type: $0.type, eventId: $0.id, data: $0.data)
+        }
+        let page = PatientReport(recorded.evaluation, timeline: timeline).render(format)
+        return Response(
+            status: .ok, headers: [.contentType: format.contentType], body: .init(byteBuffer: ByteBuffer(string: page)))
     }
 
     @Sendable func feedback(_ request: Request, context: PathwayContext) async throws -> Response {

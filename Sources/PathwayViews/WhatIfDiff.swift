@@ -1,0 +1,112 @@
+import PathwayAPI
+
+/// What a what-if changes against the patient's current evaluation: options and trials whose
+/// status or rank moves, each with the facts whose values moved it.
+public struct WhatIfDiff: Sendable {
+    public struct Change: Sendable, Hashable {
+        public var id: String
+        public var label: String
+        public var from: String
+        public var to: String
+        /// `fact: before → after` for the facts the item's reasons read that changed.
+        public var because: [String]
+    }
+
+    public let options: [Change]
+    public let trials: [Change]
+    public let summaryChanges: [String]
+
+    public init(before: EvaluationV1, after: EvaluationV1) {
+        func state(_ option: OptionV1?) -> String {
+            guard let option else { return "not listed" }
+            return option.rank.map { "\(option.status) #\($0)" } ?? option.status
+        }
+        var options: [Change] = []
+        let beforeOptions = Dictionary(before.options.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let afterOptions = Dictionary(after.options.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for id in Self.ids(before.options.map(\.id), after.options.map(\.id)) {
+            let old = beforeOptions[id]
+            let new = afterOptions[id]
+            guard state(old) != state(new) else { continue }
+            options.append(
+                Change(
+                    id: id, label: (new ?? old)!.label, from: state(old), to: state(new),
+                    because: Self.moved(
+                        old.map { $0.reasons.compactMap(\.values) } ?? [],
+                        new.map { $0.reasons.compactMap(\.values) } ?? [])))
+        }
+        var trials: [Change] = []
+        let beforeTrials = Dictionary(before.trials.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let afterTrials = Dictionary(after.trials.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for id in Self.ids(before.trials.map(\.id), after.trials.map(\.id)) {
+            let old = beforeTrials[id]
+            let new = afterTrials[id]
+            guard old?.status != new?.status else { continue }
+            trials.append(
+                Change(
+                    id: id, label: (new ?? old)!.acronym ?? id, from: old?.status ?? "not listed",
+                    to: new?.status ?? "not listed",
+                    because: Self.moved(
+                        old.map { $0.criteria.compactMap(\.values) } ?? [],
+                        new.map { $0.criteria.compactMap(\.values) } ?? [])))
+        }
+        self.options = options
+        self.trials = trials
+        var summaryChanges: [String] = []
+        if before.pathway != after.pathway {
+            summaryChanges.append("pathway: \(before.pathway ?? "none") → \(after.pathway ?? "none")")
+        }
+        if before.setting != after.setting {
+            summaryChanges.append("setting: \(before.setting ?? "undetermined") → \(after.setting ?? "undetermined")")
+        }
+        self.summaryChanges = summaryChanges
+    }
+
+    public var isEmpty: Bool { options.isEmpty && trials.isEmpty && summaryChanges.isEmpty }
+
+    public func render(width: Int = 100) -> String {
+        var out = TextLayout(width: width)
+        if isEmpty {
+            out.line("No change: every option and trial keeps its status and rank.")
+            return out.text
+        }
+        for change in summaryChanges { out.line(change) }
+        if !options.isEmpty {
+            out.line("Options that change")
+            for change in options {
+                out.line("  \(change.label): \(change.from) → \(change.to)")
+                if !change.because.isEmpty { out.line("      because " + change.because.joined(separator: "; ")) }
+            }
+        }
+        if !trials.isEmpty {
+            out.line("Trials that change")
+            for change in trials {
+                out.line("  \(change.label) (\(change.id)): \(change.from) → \(change.to)")
+                if !change.because.isEmpty { out.line("      because " + change.because.joined(separator: "; ")) }
+            }
+        }
+        return out.text
+    }
+
+    /// Ids in the order of `after`, then those only in `before`.
+    private static func ids(_ before: [String], _ after: [String]) -> [String] {
+        var seen = Set<String>()
+        return (after + before).filter { seen.insert($0).inserted }
+    }
+
+    /// The facts read by the reasons whose values differ, as `fact: old → new`, in reading order.
+    private static func moved(_ before: [[FactValueV1]], _ after: [[FactValueV1]]) -> [String] {
+        var old: [String: JSONValue] = [:]
+        for value in before.joined() { old[value.fact] = value.value }
+        var seen = Set<String>()
+        var moved: [String] = []
+        for value in after.joined() where seen.insert(value.fact).inserted {
+            let previous = old[value.fact] ?? .null
+            if previous != value.value {
+                moved.append(
+                    "\(value.fact): \(EvaluationDigest.text(previous)) → \(EvaluationDigest.text(value.value))")
+            }
+        }
+        return moved
+    }
+}
