@@ -80,7 +80,9 @@ public struct EvaluationDigest: Sendable {
     /// Of the options in play: which are present (named), how many recorded absent, how many not recorded.
     public var contraindications: String {
         guard let c = evaluation.summary?.contraindications else { return "" }
-        if c.present.isEmpty && c.absent.isEmpty && c.unknown.isEmpty { return "none that the options in play depend on" }
+        if c.present.isEmpty && c.absent.isEmpty && c.unknown.isEmpty {
+            return "none that the options in play depend on"
+        }
         let present = c.present.isEmpty ? "none present" : "PRESENT: " + c.present.joined(separator: ", ")
         return "\(present) · \(c.absent.count) recorded absent · \(c.unknown.count) not recorded"
     }
