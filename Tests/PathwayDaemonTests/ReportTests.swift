@@ -20,7 +20,11 @@ struct ReportTests {
         try? FileManager.default.removeItem(at: Self.artifacts)
         try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
         var pages: [String] = []
-        for (index, (name, events)) in try readExamples().enumerated() {
+        let examples = try readExamples()
+        func events(of patient: String) -> [JSONValue] {
+            examples.first { $0.events.first?.at("patientId") == .string(patient) }?.events ?? []
+        }
+        for (index, (name, events)) in examples.enumerated() {
             let posted = try await daemon.postNDJSON(events)
             #expect(posted.status == 200, "\(name): \(posted.text)")
             guard case .string(let patient)? = events.first?.at("patientId") else { continue }
@@ -45,7 +49,9 @@ struct ReportTests {
         // Each report is audited as a view holding the evaluation it shows.
         let views = try daemon.sql(
             "SELECT count(*) FROM audit WHERE action = 'view' AND patient_id LIKE 'EX-%'")
-        #expect(views == ["12"], "\(views)")
+        let reports = try daemon.sql(
+            "SELECT count(*) FROM audit WHERE action = 'view' AND patient_id LIKE 'EX-%' AND input LIKE '%evaluatedAt%'")
+        #expect(views == ["12"] && reports == ["12"], "\(views) \(reports)")
         let wrong = try await daemon.get("/v1/patients/EX-1/report?format=pdf")
         #expect(wrong.status == 400 && wrong.text.contains("format"))
         let unknown = try await daemon.get("/v1/patients/NOBODY/report")

@@ -312,9 +312,11 @@ func order(_ status: String) -> Int {
 }
 
 extension FactValue {
+    /// The value as the document shows it. A number at 12 significant digits, the precision rules
+    /// compare at: a lab ratio computed as 1.5000000000000002 is written 1.5.
     public var json: JSONValue {
         switch self {
-        case .number(let value): .number(value)
+        case .number(let value): .number(ExpressionEvaluator.decimal(value))
         case .word(let value): .string(value)
         case .bool(let value): .bool(value)
         case .instant(let value): .string(value.description)
