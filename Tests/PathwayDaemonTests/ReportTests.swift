@@ -50,7 +50,8 @@ struct ReportTests {
         let views = try daemon.sql(
             "SELECT count(*) FROM audit WHERE action = 'view' AND patient_id LIKE 'EX-%'")
         let reports = try daemon.sql(
-            "SELECT count(*) FROM audit WHERE action = 'view' AND patient_id LIKE 'EX-%' AND input LIKE '%evaluatedAt%'")
+            "SELECT count(*) FROM audit WHERE action = 'view' AND patient_id LIKE 'EX-%' AND input LIKE '%evaluatedAt%'"
+        )
         #expect(views == ["12"] && reports == ["12"], "\(views) \(reports)")
         let wrong = try await daemon.get("/v1/patients/EX-1/report?format=pdf")
         #expect(wrong.status == 400 && wrong.text.contains("format"))
