@@ -21,6 +21,19 @@ public struct WhatIfDiff: Sendable {
             guard let option else { return "not listed" }
             return option.rank.map { "\(option.status) #\($0)" } ?? option.status
         }
+        // Every fact value either document read anywhere: a fact one item did not read before may
+        // have been read by another.
+        let beforeFacts = Self.facts(before)
+        let afterFacts = Self.facts(after)
+        func moved(_ read: [[FactValueV1]]) -> [String] {
+            var seen = Set<String>()
+            return read.joined().compactMap { value -> String? in
+                guard seen.insert(value.fact).inserted else { return nil }
+                let old = beforeFacts[value.fact] ?? .null
+                let new = afterFacts[value.fact] ?? .null
+                return old == new ? nil : "\(value.fact): \(EvaluationDigest.text(old)) → \(EvaluationDigest.text(new))"
+            }
+        }
         var options: [Change] = []
         let beforeOptions = Dictionary(before.options.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let afterOptions = Dictionary(after.options.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -31,9 +44,9 @@ public struct WhatIfDiff: Sendable {
             options.append(
                 Change(
                     id: id, label: (new ?? old)!.label, from: state(old), to: state(new),
-                    because: Self.moved(
-                        old.map { $0.reasons.compactMap(\.values) } ?? [],
-                        new.map { $0.reasons.compactMap(\.values) } ?? [])))
+                    because: moved(
+                        (new.map { $0.reasons.compactMap(\.values) } ?? [])
+                            + (old.map { $0.reasons.compactMap(\.values) } ?? []))))
         }
         var trials: [Change] = []
         let beforeTrials = Dictionary(before.trials.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -46,9 +59,9 @@ public struct WhatIfDiff: Sendable {
                 Change(
                     id: id, label: (new ?? old)!.acronym ?? id, from: old?.status ?? "not listed",
                     to: new?.status ?? "not listed",
-                    because: Self.moved(
-                        old.map { $0.criteria.compactMap(\.values) } ?? [],
-                        new.map { $0.criteria.compactMap(\.values) } ?? [])))
+                    because: moved(
+                        (new.map { $0.criteria.compactMap(\.values) } ?? [])
+                            + (old.map { $0.criteria.compactMap(\.values) } ?? []))))
         }
         self.options = options
         self.trials = trials
@@ -94,19 +107,15 @@ public struct WhatIfDiff: Sendable {
         return (after + before).filter { seen.insert($0).inserted }
     }
 
-    /// The facts read by the reasons whose values differ, as `fact: old → new`, in reading order.
-    private static func moved(_ before: [[FactValueV1]], _ after: [[FactValueV1]]) -> [String] {
-        var old: [String: JSONValue] = [:]
-        for value in before.joined() { old[value.fact] = value.value }
-        var seen = Set<String>()
-        var moved: [String] = []
-        for value in after.joined() where seen.insert(value.fact).inserted {
-            let previous = old[value.fact] ?? .null
-            if previous != value.value {
-                moved.append(
-                    "\(value.fact): \(EvaluationDigest.text(previous)) → \(EvaluationDigest.text(value.value))")
-            }
+    /// Every fact value the document's reasons and criteria read.
+    private static func facts(_ evaluation: EvaluationV1) -> [String: JSONValue] {
+        var facts: [String: JSONValue] = [:]
+        for option in evaluation.options {
+            for value in option.reasons.compactMap(\.values).joined() { facts[value.fact] = value.value }
         }
-        return moved
+        for trial in evaluation.trials {
+            for value in trial.criteria.compactMap(\.values).joined() { facts[value.fact] = value.value }
+        }
+        return facts
     }
 }

@@ -10,7 +10,7 @@ extension CompiledRules {
         var run = EvaluationRun(
             rules: self, evaluator: ExpressionEvaluator(environment: environment(facts, context: context)))
         var document = run.document(context)
-        document.summary = run.summary(facts, options: document.options)
+        document.summary = run.summary(facts, pathway: document.pathway, options: document.options)
         if !facts.future.isEmpty {
             document.future = facts.future.map {
                 FutureEventV1(eventId: $0.eventId, type: $0.type, occurredAt: $0.occurredAt.description)

@@ -5,7 +5,7 @@ extension EvaluationRun {
     /// options were decided on, not a second reading of the events.
     /// Contraindications are those of the options still in play (recommended, consider,
     /// needs-data), which the safety gates and agent contraindications make them inherit.
-    func summary(_ facts: PatientFacts, options: [OptionV1]) -> SummaryV1 {
+    func summary(_ facts: PatientFacts, pathway: String?, options: [OptionV1]) -> SummaryV1 {
         let environment = evaluator.environment
         func value(_ name: String) -> FactValue? { rules.slots.index[name].flatMap { environment.values[$0] } }
         func word(_ name: String) -> String? {
@@ -31,10 +31,10 @@ extension EvaluationRun {
         }
 
         var inPlay: Set<Int> = []
-        for option in options where option.status != "not-eligible" {
-            for pathway in rules.pathways {
-                if let compiled = pathway.options.first(where: { $0.id == option.id }) {
-                    inPlay.formUnion(compiled.inheritedFacts)
+        if let compiled = rules.pathways.first(where: { $0.id == pathway }) {
+            for option in options where option.status != "not-eligible" {
+                if let source = compiled.options.first(where: { $0.id == option.id }) {
+                    inPlay.formUnion(source.inheritedFacts)
                 }
             }
         }
