@@ -66,6 +66,8 @@ enum BenchmarkPatient {
                 version: "1"
                 parameters:
                   - { id: generated-\(k), values: ["off", "on"], default: "off" }
+                references:
+                  - { id: generated-\(k), cites: ["generated-\(k)"], title: "Generated for the 10× benchmark" }
                 pathway:
                   id: generated-\(k)
                   applies: param.generated-\(k) == on and diagnosis.cancer == pleural-mesothelioma
@@ -84,7 +86,7 @@ enum BenchmarkPatient {
                         settings: all
                         strength: recommended
                         requires: ["performance-status <= \(o % 3)", "condition.autoimmune-disease != present", "age <= 75"]
-                        evidence: [{ source: generated, cite: generated }]
+                        evidence: [{ source: generated, cite: generated-\(k) }]
 
                     """
             }
@@ -94,14 +96,14 @@ enum BenchmarkPatient {
                       - id: GEN-\(k)-\(t)
                         title: Generated trial
                         recruitment: recruiting
-                        cite: generated
-                        population: { id: gen-\(k)-\(t)-population, kind: inclusion, text: population, cite: generated, when: "param.generated-\(k) == on" }
+                        cite: generated-\(k)
+                        population: { id: gen-\(k)-\(t)-population, kind: inclusion, text: population, cite: generated-\(k), when: "param.generated-\(k) == on" }
                         criteria:
 
                     """
                 for c in 0..<criteria {
                     yaml +=
-                        "      - { id: gen-\(k)-\(t)-\(c), kind: inclusion, text: criterion, cite: generated, when: \"lab.platelets >= \(c)\" }\n"
+                        "      - { id: gen-\(k)-\(t)-\(c), kind: inclusion, text: criterion, cite: generated-\(k), when: \"lab.platelets >= \(c)\" }\n"
                 }
             }
             return RuleSource(name: "generated/generated-\(k).yaml", contents: yaml)

@@ -94,6 +94,20 @@ struct CommandLineTests {
         #expect((document?["rules"] as? [String: Any])?["revision"] as? String != nil)
     }
 
+    @Test("bench runs both rule sets: the generated 10× packs compile against the shipped ones")
+    func benchRuns() throws {
+        let bench = try run(["bench", "--iterations", "20"])
+        #expect(bench.status == 0, "\(bench.errors.prefix(500))")
+        // The 10× line counts ten times the shipped options.
+        func options(_ prefix: String) -> Int? {
+            bench.output.split(separator: "\n").first { $0.hasPrefix(prefix) }
+                .flatMap { Int($0.dropFirst(prefix.count).prefix { $0.isNumber }) }
+        }
+        let shipped = try #require(options("shipped packs: "), "\(bench.output)")
+        #expect(options("rules ×10: ") == shipped * 10, "\(bench.output)")
+        #expect(bench.output.contains("canonical JSON of the evaluation document"))
+    }
+
     @Test("a file that is missing, a directory or unreadable is named in plain words, not Foundation's error")
     func fileErrors() throws {
         let missing = try run(["eval", "--rules", "Rules", "--events", "no-such-events.json"])
