@@ -8,8 +8,10 @@ public struct WhatIfDiff: Sendable {
         public var label: String
         public var from: String
         public var to: String
-        /// `fact: before → after` for the facts the item's reasons read that changed.
+        /// `fact: before → after` for the facts the item's reasons read that changed; when they
+        /// read none, every fact that changed (`direct` false).
         public var because: [String]
+        public var direct: Bool
     }
 
     public let options: [Change]
@@ -25,14 +27,18 @@ public struct WhatIfDiff: Sendable {
         // have been read by another.
         let beforeFacts = Self.facts(before)
         let afterFacts = Self.facts(after)
-        func moved(_ read: [[FactValueV1]]) -> [String] {
+        func change(_ fact: String) -> String? {
+            let old = beforeFacts[fact] ?? .null
+            let new = afterFacts[fact] ?? .null
+            return old == new ? nil : "\(fact): \(EvaluationDigest.text(old)) → \(EvaluationDigest.text(new))"
+        }
+        // Every fact that moved, for an item whose own reasons read none of them (a rank that
+        // follows the others, a condition that shows no values).
+        let everyChange = Set(beforeFacts.keys).union(afterFacts.keys).sorted().compactMap(change)
+        func moved(_ read: [[FactValueV1]]) -> (because: [String], direct: Bool) {
             var seen = Set<String>()
-            return read.joined().compactMap { value -> String? in
-                guard seen.insert(value.fact).inserted else { return nil }
-                let old = beforeFacts[value.fact] ?? .null
-                let new = afterFacts[value.fact] ?? .null
-                return old == new ? nil : "\(value.fact): \(EvaluationDigest.text(old)) → \(EvaluationDigest.text(new))"
-            }
+            let own = read.joined().compactMap { value in seen.insert(value.fact).inserted ? change(value.fact) : nil }
+            return own.isEmpty ? (everyChange, false) : (own, true)
         }
         var options: [Change] = []
         let beforeOptions = Dictionary(before.options.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -41,12 +47,13 @@ public struct WhatIfDiff: Sendable {
             let old = beforeOptions[id]
             let new = afterOptions[id]
             guard state(old) != state(new) else { continue }
+            let why = moved(
+                (new.map { $0.reasons.compactMap(\.values) } ?? [])
+                    + (old.map { $0.reasons.compactMap(\.values) } ?? []))
             options.append(
                 Change(
-                    id: id, label: (new ?? old)!.label, from: state(old), to: state(new),
-                    because: moved(
-                        (new.map { $0.reasons.compactMap(\.values) } ?? [])
-                            + (old.map { $0.reasons.compactMap(\.values) } ?? []))))
+                    id: id, label: (new ?? old)!.label, from: state(old), to: state(new), because: why.because,
+                    direct: why.direct))
         }
         var trials: [Change] = []
         let beforeTrials = Dictionary(before.trials.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -55,13 +62,13 @@ public struct WhatIfDiff: Sendable {
             let old = beforeTrials[id]
             let new = afterTrials[id]
             guard old?.status != new?.status else { continue }
+            let why = moved(
+                (new.map { $0.criteria.compactMap(\.values) } ?? [])
+                    + (old.map { $0.criteria.compactMap(\.values) } ?? []))
             trials.append(
                 Change(
                     id: id, label: (new ?? old)!.acronym ?? id, from: old?.status ?? "not listed",
-                    to: new?.status ?? "not listed",
-                    because: moved(
-                        (new.map { $0.criteria.compactMap(\.values) } ?? [])
-                            + (old.map { $0.criteria.compactMap(\.values) } ?? []))))
+                    to: new?.status ?? "not listed", because: why.because, direct: why.direct))
         }
         self.options = options
         self.trials = trials
@@ -88,17 +95,23 @@ public struct WhatIfDiff: Sendable {
             out.line("Options that change")
             for change in options {
                 out.line("  \(change.label): \(change.from) → \(change.to)")
-                if !change.because.isEmpty { out.line("      because " + change.because.joined(separator: "; ")) }
+                if !change.because.isEmpty { out.line("      " + Self.reason(change)) }
             }
         }
         if !trials.isEmpty {
             out.line("Trials that change")
             for change in trials {
                 out.line("  \(change.label) (\(change.id)): \(change.from) → \(change.to)")
-                if !change.because.isEmpty { out.line("      because " + change.because.joined(separator: "; ")) }
+                if !change.because.isEmpty { out.line("      " + Self.reason(change)) }
             }
         }
         return out.text
+    }
+
+    /// `because ecog: 0 → 2`, or for an item whose own reasons read none of the facts that moved
+    /// (a rank that follows the others), `after ecog: 0 → 2`.
+    private static func reason(_ change: Change) -> String {
+        (change.direct ? "because " : "after ") + change.because.joined(separator: "; ")
     }
 
     /// Ids in the order of `after`, then those only in `before`.

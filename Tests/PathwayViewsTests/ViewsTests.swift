@@ -73,7 +73,7 @@ struct ViewsTests {
         let diff = WhatIfDiff(before: before, after: after)
         #expect(!diff.options.isEmpty)
         let nivo = try #require(diff.options.first { $0.id == "nivolumab-ipilimumab" })
-        #expect(nivo.to == "not-eligible", "\(nivo)")
+        #expect(nivo.to == "not-eligible" && nivo.direct, "\(nivo)")
         #expect(
             nivo.because.contains { $0.hasPrefix("ecog: 1 → 3") || $0.hasPrefix("performance-status: 1 → 3") },
             "\(nivo.because)")
