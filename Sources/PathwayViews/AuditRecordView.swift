@@ -54,7 +54,7 @@ public struct AuditRecordView: Sendable {
             case "what-if": "asked what if, for"
             case "feedback": "recorded the tumor board's decision for"
             case "denied": "was refused a request"
-            case "denied-summary": "was refused requests (counted) "
+            case "denied-summary": "was refused requests, counted"
             case "rules-reload": "loaded rules"
             case "replay": "replayed a decision"
             case "rules-impact": "asked which patients new rules would change"

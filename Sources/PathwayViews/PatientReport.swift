@@ -42,6 +42,7 @@ public struct PatientReport: Sendable {
     }
 
     public let evaluation: EvaluationV1
+    /// The patient's events in order of occurrence; the report shows the latest, newest first.
     public let timeline: [TimelineEntry]
     /// Show at most this many of the latest events.
     public var timelineLimit = 15
@@ -144,7 +145,7 @@ public struct PatientReport: Sendable {
                 })
         }
         let trials = digest.trialsThatCouldApply + digest.trialsRuledOut
-        let latest = timeline.sorted { $0.occurredAt > $1.occurredAt }.prefix(timelineLimit)
+        let latest = timeline.suffix(timelineLimit).reversed()
         return Model(
             patientId: e.patientId ?? "—", decisionId: e.decisionId, evaluatedAt: e.evaluatedAt,
             revision: e.rules.revision, packs: e.rules.packs.map { "\($0.id) \($0.version)" }.joined(separator: ", "),

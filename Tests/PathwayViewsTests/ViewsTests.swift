@@ -129,6 +129,22 @@ struct ViewsTests {
         }
     }
 
+    @Test("the timeline shows the latest 15 events, newest first")
+    func timeline() throws {
+        let evaluation = try Self.evaluate(pleuralPatient("T1"))
+        let entries = (1...20).map { n in
+            TimelineEntry(
+                occurredAt: "2026-02-\(n < 10 ? "0" : "")\(n)T09:00:00Z", type: "lab", eventId: "lab-\(n)-end",
+                detail: "")
+        }
+        let html = PatientReport(evaluation, timeline: entries).render(.html)
+        #expect(html.contains("The latest 15 of 20 events."))
+        for n in 1...5 { #expect(!html.contains("lab-\(n)-end"), "lab-\(n) is not among the latest") }
+        let newest = try #require(html.range(of: "lab-20-end"))
+        let older = try #require(html.range(of: "lab-6-end"))
+        #expect(newest.lowerBound < older.lowerBound)
+    }
+
     @Test("an audit record reads as a sentence and a table, its answer as the compact view")
     func auditRecord() throws {
         let evaluation = try Self.evaluate(pleuralPatient("A1"))

@@ -90,7 +90,8 @@ struct PatientsController {
             actor: caller, action: .view, patientId: id, input: recorded.input,
             output: "{\"evaluation\":" + recorded.json + ",\"report\":\"" + format.rawValue + "\"}",
             decisionId: decisionId, at: at, revision: settings.rules.revision, subjects: recorded.subjects)
-        let timeline = stored.events.map {
+        // In order of occurrence (ties by id, as facts are folded), whatever the order of arrival.
+        let timeline = stored.events.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }.map {
             TimelineEntry(occurredAt: $0.occurredAt.description, type: $0.type, eventId: $0.id, data: $0.data)
         }
         let page = PatientReport(recorded.evaluation, timeline: timeline).render(format)
