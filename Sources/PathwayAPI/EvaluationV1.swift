@@ -133,6 +133,14 @@ public struct FactValueV1: Codable, Sendable, Hashable {
 }
 
 public struct EvidenceV1: Codable, Sendable, Hashable {
+    /// A PDQ level of evidence: a letter A–D and a digit 1–3 (`A1`, `C2`). Packs written before
+    /// the references table put other grading in `level`; views print only a real level.
+    public static func isLevel(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return bytes.count == 2 && (UInt8(ascii: "A")...UInt8(ascii: "D")).contains(bytes[0])
+            && (UInt8(ascii: "1")...UInt8(ascii: "3")).contains(bytes[1])
+    }
+
     /// What the evidence is: a trial name, a guideline.
     public var source: String
     public var nct: String?

@@ -121,14 +121,7 @@ public struct EvaluationDigest: Sendable {
     public static func evidence(_ evidence: EvidenceV1) -> String {
         var detail: [String] = []
         if let nct = evidence.nct { detail.append(nct) }
-        if let level = evidence.level, isLevel(level) { detail.append("level \(level)") }
+        if let level = evidence.level, EvidenceV1.isLevel(level) { detail.append("level \(level)") }
         return evidence.source + (detail.isEmpty ? "" : " (\(detail.joined(separator: ", ")))")
-    }
-
-    /// A PDQ level of evidence (`A1` … `D3`); older packs put other grading in `level`.
-    public static func isLevel(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        return bytes.count == 2 && (UInt8(ascii: "A")...UInt8(ascii: "D")).contains(bytes[0])
-            && (UInt8(ascii: "1")...UInt8(ascii: "3")).contains(bytes[1])
     }
 }

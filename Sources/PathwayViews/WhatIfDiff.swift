@@ -40,36 +40,28 @@ public struct WhatIfDiff: Sendable {
             let own = read.joined().compactMap { value in seen.insert(value.fact).inserted ? change(value.fact) : nil }
             return own.isEmpty ? (everyChange, false) : (own, true)
         }
-        var options: [Change] = []
-        let beforeOptions = Dictionary(before.options.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let afterOptions = Dictionary(after.options.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        for id in Self.ids(before.options.map(\.id), after.options.map(\.id)) {
-            let old = beforeOptions[id]
-            let new = afterOptions[id]
-            guard state(old) != state(new) else { continue }
-            let why = moved(
-                (new.map { $0.reasons.compactMap(\.values) } ?? [])
-                    + (old.map { $0.reasons.compactMap(\.values) } ?? []))
-            options.append(
-                Change(
-                    id: id, label: (new ?? old)!.label, from: state(old), to: state(new), because: why.because,
-                    direct: why.direct))
+        // The items of both documents by id whose state differs, each with the facts that moved it.
+        func changes<Item>(
+            _ old: [Item], _ new: [Item], id: (Item) -> String, label: (Item) -> String, state: (Item?) -> String,
+            values: (Item) -> [[FactValueV1]]
+        ) -> [Change] {
+            let before = Dictionary(old.map { (id($0), $0) }, uniquingKeysWith: { a, _ in a })
+            let after = Dictionary(new.map { (id($0), $0) }, uniquingKeysWith: { a, _ in a })
+            return Self.ids(old.map(id), new.map(id)).compactMap { key in
+                let (was, now) = (before[key], after[key])
+                guard state(was) != state(now) else { return nil }
+                let why = moved((now.map(values) ?? []) + (was.map(values) ?? []))
+                return Change(
+                    id: key, label: label((now ?? was)!), from: state(was), to: state(now), because: why.because,
+                    direct: why.direct)
+            }
         }
-        var trials: [Change] = []
-        let beforeTrials = Dictionary(before.trials.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let afterTrials = Dictionary(after.trials.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        for id in Self.ids(before.trials.map(\.id), after.trials.map(\.id)) {
-            let old = beforeTrials[id]
-            let new = afterTrials[id]
-            guard old?.status != new?.status else { continue }
-            let why = moved(
-                (new.map { $0.criteria.compactMap(\.values) } ?? [])
-                    + (old.map { $0.criteria.compactMap(\.values) } ?? []))
-            trials.append(
-                Change(
-                    id: id, label: (new ?? old)!.acronym ?? id, from: old?.status ?? "not listed",
-                    to: new?.status ?? "not listed", because: why.because, direct: why.direct))
-        }
+        let options = changes(
+            before.options, after.options, id: \.id, label: \.label, state: state,
+            values: { $0.reasons.compactMap(\.values) })
+        let trials = changes(
+            before.trials, after.trials, id: \.id, label: { $0.acronym ?? $0.id },
+            state: { $0?.status ?? "not listed" }, values: { $0.criteria.compactMap(\.values) })
         self.options = options
         self.trials = trials
         var summaryChanges: [String] = []

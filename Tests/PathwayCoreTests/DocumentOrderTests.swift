@@ -99,7 +99,7 @@ struct DocumentOrderTests {
                     if let nct = evidence.nct, !unconfirmed {
                         #expect(evidence.url == "https://clinicaltrials.gov/study/\(nct)", "\(option.id)")
                     }
-                    if let level = evidence.level { #expect(isEvidenceLevel(level), "\(option.id): level \(level)") }
+                    if let level = evidence.level { #expect(EvidenceV1.isLevel(level), "\(option.id): level \(level)") }
                     if let url = evidence.url { #expect(url.hasPrefix("https://"), "\(url)") }
                     entries += 1
                 }

@@ -190,7 +190,7 @@ extension Compiler {
         let levelText = reader.text("level", sink: &sink)
         // With a references table (rule sets written since it exists), a level is a PDQ level of
         // evidence; a recommendation's wording or a study design goes in `note`.
-        if let levelText, !references.isEmpty, !isEvidenceLevel(levelText.value) {
+        if let levelText, !references.isEmpty, !EvidenceV1.isLevel(levelText.value) {
             sink.error(
                 levelText.at, "invalid-value",
                 "evidence level \"\(levelText.value)\" is not a PDQ level of evidence (A1 … D3); put other grading in \"note\""
@@ -255,13 +255,6 @@ extension Compiler {
             return (when, value.value)
         }
     }
-}
-
-/// A PDQ level of evidence: a letter A–D and a digit 1–3 (`A1`, `C2`).
-func isEvidenceLevel(_ text: String) -> Bool {
-    let bytes = Array(text.utf8)
-    return bytes.count == 2 && (UInt8(ascii: "A")...UInt8(ascii: "D")).contains(bytes[0])
-        && (UInt8(ascii: "1")...UInt8(ascii: "3")).contains(bytes[1])
 }
 
 func isNCTId(_ text: String) -> Bool {

@@ -52,6 +52,14 @@ struct PatientsController {
     }
 
     @Sendable func recommendations(_ request: Request, context: PathwayContext) async throws -> Response {
+        .json(try await evaluateNow(context).recorded.json)
+    }
+
+    /// Evaluates the patient's stored events now and records it as a view whose output holds the
+    /// evaluation (and `extra` output members, e.g. the report's format) before it is answered.
+    private func evaluateNow(_ context: PathwayContext, extra: String = "") async throws -> (
+        recorded: RecordedEvaluation, events: [Event]
+    ) {
         let caller = try context.requireCaller()
         let id = try context.parameters.require("id")
         let settings = service.settings
@@ -63,35 +71,23 @@ struct PatientsController {
             patientId: id, decisionId: decisionId, now: at, settings: settings)
         try await service.audit(
             actor: caller, action: .view, patientId: id, input: recorded.input,
-            output: "{\"evaluation\":" + recorded.json + "}", decisionId: decisionId, at: at,
+            output: "{\"evaluation\":" + recorded.json + extra + "}", decisionId: decisionId, at: at,
             revision: settings.rules.revision, subjects: recorded.subjects)
-        return .json(recorded.json)
+        return (recorded, stored.events)
     }
 
     /// The tumor-board report: the evaluation now, as a self-contained HTML page or Markdown, with
     /// the patient's timeline. Audited as a view, like the recommendations it shows.
     @Sendable func report(_ request: Request, context: PathwayContext) async throws -> Response {
-        let caller = try context.requireCaller()
-        let id = try context.parameters.require("id")
         let formatName = request.uri.queryParameters["format"].map(String.init) ?? "html"
         guard let format = PatientReport.Format(rawValue: formatName) else {
             throw APIError(
                 .badRequest, .invalidRequest, "format must be html or markdown, not \"\(formatName.prefix(40))\"",
                 field: "format")
         }
-        let settings = service.settings
-        guard let stored = try await service.store.patientEvents(id) else { throw service.unknownPatient(id) }
-        let decisionId = newDecisionId()
-        let at = now()
-        let recorded = try RecordedEvaluation.evaluate(
-            events: stored.events, bodies: stored.bodies, referenced: stored.bodies.count, historyOf: id,
-            patientId: id, decisionId: decisionId, now: at, settings: settings)
-        try await service.audit(
-            actor: caller, action: .view, patientId: id, input: recorded.input,
-            output: "{\"evaluation\":" + recorded.json + ",\"report\":\"" + format.rawValue + "\"}",
-            decisionId: decisionId, at: at, revision: settings.rules.revision, subjects: recorded.subjects)
+        let (recorded, events) = try await evaluateNow(context, extra: ",\"report\":\"" + format.rawValue + "\"")
         // In order of occurrence (ties by id, as facts are folded), whatever the order of arrival.
-        let timeline = stored.events.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }.map {
+        let timeline = events.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }.map {
             TimelineEntry(occurredAt: $0.occurredAt.description, type: $0.type, eventId: $0.id, data: $0.data)
         }
         let page = PatientReport(recorded.evaluation, timeline: timeline).render(format)
