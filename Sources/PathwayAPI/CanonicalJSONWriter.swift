@@ -14,29 +14,42 @@ public struct CanonicalJSONWriter {
     /// Set when a value JSON cannot hold (a non-finite number) was met: the caller falls back to
     /// `JSONEncoder`, which reports it.
     public private(set) var invalid = false
-    private var first: [Bool] = []
 
     public init(capacity: Int = 16_384) { bytes.reserveCapacity(capacity) }
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Appends JSON text as it is: the caller vouches that it is valid where it is put.
+    public mutating func raw(_ json: StaticString) {
+        json.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
     // MARK: Structure
 
-    public mutating func beginObject() {
-        bytes.append(UInt8(ascii: "{"))
-        first.append(true)
+    public mutating func beginObject() { bytes.append(UInt8(ascii: "{")) }
+
+    public mutating func endObject() { bytes.append(UInt8(ascii: "}")) }
+
+    /// Starts a member; members must come in key order (their UTF-8 bytes). A key of the
+    /// document's own, written as it is: it needs no escape.
+    public mutating func key(_ name: StaticString) {
+        separateMember()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
     }
 
-    public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
-        first.removeLast()
-    }
-
-    /// Starts a member; members must come in key order (their UTF-8 bytes).
-    public mutating func key(_ name: String) {
-        if first[first.count - 1] { first[first.count - 1] = false } else { bytes.append(UInt8(ascii: ",")) }
+    /// A key from data (a dictionary's), escaped as any string.
+    private mutating func key(text name: String) {
+        separateMember()
         string(name)
         bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// A comma unless the member is the object's first: a value never ends in `{`.
+    private mutating func separateMember() {
+        if bytes.last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
     }
 
     public mutating func array<T>(_ items: [T], _ element: (inout CanonicalJSONWriter, T) -> Void) {
@@ -58,44 +71,44 @@ public struct CanonicalJSONWriter {
 
     // MARK: Members
 
-    public mutating func member(_ name: String, _ value: String) {
+    public mutating func member(_ name: StaticString, _ value: String) {
         key(name)
         string(value)
     }
 
-    public mutating func member(_ name: String, _ value: String?) {
+    public mutating func member(_ name: StaticString, _ value: String?) {
         guard let value else { return }
         member(name, value)
     }
 
-    public mutating func member<T: CanonicalJSONWritable>(_ name: String, _ value: T) {
+    public mutating func member<T: CanonicalJSONWritable>(_ name: StaticString, _ value: T) {
         key(name)
         value.write(to: &self)
     }
 
-    public mutating func member<T: CanonicalJSONWritable>(_ name: String, _ value: T?) {
+    public mutating func member<T: CanonicalJSONWritable>(_ name: StaticString, _ value: T?) {
         guard let value else { return }
         member(name, value)
     }
 
-    public mutating func member(_ name: String, _ value: Bool?) {
+    public mutating func member(_ name: StaticString, _ value: Bool?) {
         guard let value else { return }
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
-    public mutating func member(_ name: String, _ value: Int?) {
+    public mutating func member(_ name: StaticString, _ value: Int?) {
         guard let value else { return }
         key(name)
         int(value)
     }
 
-    public mutating func member<T: CanonicalJSONWritable>(_ name: String, _ items: [T]) {
+    public mutating func member<T: CanonicalJSONWritable>(_ name: StaticString, _ items: [T]) {
         key(name)
         array(items)
     }
 
-    public mutating func member<T: CanonicalJSONWritable>(_ name: String, _ items: [T]?) {
+    public mutating func member<T: CanonicalJSONWritable>(_ name: StaticString, _ items: [T]?) {
         guard let items else { return }
         member(name, items)
     }
@@ -170,7 +183,7 @@ public struct CanonicalJSONWriter {
     public mutating func object<V>(_ members: [String: V], _ value: (inout CanonicalJSONWriter, V) -> Void) {
         beginObject()
         for name in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            key(name)
+            key(text: name)
             value(&self, members[name]!)
         }
         endObject()

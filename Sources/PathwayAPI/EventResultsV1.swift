@@ -85,3 +85,29 @@ public struct EventBatchResultV1: Codable, Sendable, Hashable {
         unlistedRejections = rejected > Self.maxListedRejections ? rejected - Self.maxListedRejections : nil
     }
 }
+
+/// The per-event answer is part of every event's audit record: written directly, as
+/// `JSONEncoder` with sorted keys would (`CanonicalJSONWriterTests` compares the two).
+extension EventResultV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        w.beginObject()
+        w.member("changes", changes)
+        w.member("decisionId", decisionId)
+        w.member("eventId", eventId)
+        w.member("status", status)
+        w.endObject()
+    }
+}
+
+extension ChangeV1: CanonicalJSONWritable {
+    public func write(to w: inout CanonicalJSONWriter) {
+        // As `encode(to:)`: an absent end is null.
+        w.beginObject()
+        w.key("from")
+        if let from { w.string(from) } else { w.raw("null") }
+        w.member("id", id)
+        w.key("to")
+        if let to { w.string(to) } else { w.raw("null") }
+        w.endObject()
+    }
+}

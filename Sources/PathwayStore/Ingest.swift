@@ -70,7 +70,8 @@ public struct EventHistory: Codable, Sendable, Hashable {
 public struct RecordedEvaluation: Sendable {
     public var evaluation: EvaluationV1
     /// The evaluation document as canonical JSON: the bytes answered and the bytes audited.
-    public var json: String
+    /// Encoded on each read; the event path writes it straight into the record's output instead.
+    public var json: String { get throws { try CanonicalJSON.encode(evaluation) } }
     /// What was evaluated, enough to replay it, of bounded size (v2 records):
     /// `{"evaluatedAt", "eventId"?, "events": [the bodies not stored before], "history"?:
     /// {"patientId", "count", "digest"}, "parameters"}`. `history` stands for the patient's first
@@ -85,9 +86,21 @@ public struct RecordedEvaluation: Sendable {
         events: [Event], bodies: [String], referenced: Int = 0, historyOf: String? = nil, historyDigest: String? = nil,
         patientId: String?, decisionId: String, now: Instant, settings: EvaluationSettings, eventId: String? = nil
     ) throws -> RecordedEvaluation {
+        try evaluate(
+            facts: PatientFacts(events: events, asOf: now), bodies: bodies, referenced: referenced,
+            historyOf: historyOf, historyDigest: historyDigest, patientId: patientId, decisionId: decisionId, now: now,
+            settings: settings, eventId: eventId)
+    }
+
+    /// As above, with the events' facts as of `now` already folded.
+    public static func evaluate(
+        facts: PatientFacts, bodies: [String], referenced: Int = 0, historyOf: String? = nil,
+        historyDigest: String? = nil, patientId: String?, decisionId: String, now: Instant,
+        settings: EvaluationSettings, eventId: String? = nil
+    ) throws -> RecordedEvaluation {
         let context = EvaluationContext(
             now: now, decisionId: decisionId, patientId: patientId, parameters: settings.parameters)
-        let evaluation = settings.rules.evaluate(PatientFacts(events: events, asOf: context.now), context: context)
+        let evaluation = settings.rules.evaluate(facts, context: context)
         var input = "{\"evaluatedAt\":" + (try CanonicalJSON.encode(now.description))
         if let eventId { input += ",\"eventId\":" + (try CanonicalJSON.encode(eventId)) }
         input += ",\"events\":[" + bodies.dropFirst(referenced).joined(separator: ",") + "]"
@@ -98,7 +111,7 @@ public struct RecordedEvaluation: Sendable {
             input += ",\"history\":" + (try CanonicalJSON.encode(history))
         }
         input += ",\"parameters\":" + (try CanonicalJSON.encode(settings.parameters)) + "}"
-        return RecordedEvaluation(evaluation: evaluation, json: try CanonicalJSON.encode(evaluation), input: input)
+        return RecordedEvaluation(evaluation: evaluation, input: input)
     }
 
     /// Options by id and trials as `trial:<id>`, each with its status: what `changes` compares.
@@ -207,7 +220,10 @@ extension Store {
                 inRun[event.id] = (item.canonical, patientId, row.decisionId)
                 results.append((index, .success(result)))
             }
-            if prepared.isEmpty { return results }
+            if prepared.isEmpty {
+                patientCache.store(entry, for: patientId)  // unchanged: every event was a duplicate or refused
+                return results
+            }
             let rows = prepared
             let committed = try await write { transaction in try transaction.append(rows) }
             // Another request stored one of these ids in the meantime: nothing was written; start
@@ -218,10 +234,11 @@ extension Store {
         }
     }
 
-    /// The patient's stored events and last summary: from the cache, else from the database. Only
-    /// called under the patient's lock, so nothing changes them meanwhile.
+    /// The patient's stored events and last summary: taken out of the cache (so that the caller's
+    /// copy is the only one, and a failed write leaves nothing behind), else from the database.
+    /// Only called under the patient's lock, so nothing changes them meanwhile.
     private func patientEntry(_ id: String) async throws -> PatientEntry {
-        if let entry = patientCache.entry(id) { return entry }
+        if let entry = patientCache.take(id) { return entry }
         let (bodies, summaryText) = try await read { db in
             (
                 try String.fetchAll(
@@ -236,8 +253,8 @@ extension Store {
         var digest = EventHistory.Digest()
         for body in bodies { digest.append(body) }
         return PatientEntry(
-            events: try bodies.map(StoredEvents.decode), bodies: bodies, digest: digest, summary: summary,
-            exists: summaryText != nil)
+            fold: FactsFold(events: try bodies.map(StoredEvents.decode)), bodies: bodies, digest: digest,
+            summary: summary, exists: summaryText != nil)
     }
 
     /// The stored events among `ids`: body, patient and the decision each caused.
@@ -255,10 +272,10 @@ extension Store {
     }
 }
 
-/// A patient as the ingest path keeps it between requests: events in arrival order, their bodies
-/// and the running digest of them, the summary of the last evaluation.
+/// A patient as the ingest path keeps it between requests: events in arrival order with their
+/// facts folded, their bodies and the running digest of them, the summary of the last evaluation.
 struct PatientEntry: Sendable {
-    var events: [Event]
+    var fold: FactsFold
     var bodies: [String]
     var digest: EventHistory.Digest
     var summary: [String: String]
@@ -272,7 +289,8 @@ final class PatientCache: Sendable {
 
     init(limit: Int = 20_000) { self.limit = limit }
 
-    func entry(_ id: String) -> PatientEntry? { entries.withLock { $0[id] } }
+    /// Removes and returns the entry: the caller stores it back once its write committed.
+    func take(_ id: String) -> PatientEntry? { entries.withLock { $0.removeValue(forKey: id) } }
 
     func store(_ entry: PatientEntry, for id: String) {
         entries.withLock { entries in
@@ -306,12 +324,13 @@ struct PreparedEvent: Sendable {
     ) throws -> (PreparedEvent, EventResultV1) {
         let event = item.event
         let historyDigest = entry.digest.value
-        entry.events.append(event)
+        entry.fold.append(event)
         entry.bodies.append(item.canonical)
         entry.digest.append(item.canonical)
         let decisionId = UUID().uuidString.lowercased()
         let recorded = try RecordedEvaluation.evaluate(
-            events: entry.events, bodies: entry.bodies, referenced: entry.bodies.count - 1, historyOf: event.patientId,
+            facts: entry.fold.facts(asOf: now), bodies: entry.bodies, referenced: entry.bodies.count - 1,
+            historyOf: event.patientId,
             historyDigest: historyDigest, patientId: event.patientId, decisionId: decisionId, now: now,
             settings: settings, eventId: event.id)
         let summary = recorded.summary
@@ -320,13 +339,28 @@ struct PreparedEvent: Sendable {
             changes: changes(from: entry.exists ? entry.summary : nil, to: summary))
         entry.summary = summary
         entry.exists = true
-        let output = "{\"evaluation\":" + recorded.json + ",\"response\":" + (try CanonicalJSON.encode(result)) + "}"
+        // `{"evaluation": …, "response": …}` written in one pass into the bytes compressed.
+        var output = CanonicalJSONWriter(capacity: 131_072)
+        output.raw("{\"evaluation\":")
+        recorded.evaluation.write(to: &output)
+        output.raw(",\"response\":")
+        result.write(to: &output)
+        output.raw("}")
+        // A number JSON cannot hold: encoded as before, through JSONEncoder, which names it.
+        let outputJSON =
+            output.invalid
+            ? Array(
+                ("{\"evaluation\":" + (try recorded.json) + ",\"response\":" + (try CanonicalJSON.encode(result)) + "}")
+                    .utf8)
+            : output.bytes
+        var summaryJSON = CanonicalJSONWriter(capacity: 1_024)
+        summaryJSON.object(summary) { writer, status in writer.string(status) }
         let row = PreparedEvent(
             id: event.id, patientId: event.patientId, type: event.type,
             occurredAt: event.occurredAt.millisecondsSinceEpoch, receivedAt: now, body: item.canonical,
-            decisionId: decisionId, summaryJSON: try CanonicalJSON.encode(summary), actor: actor,
+            decisionId: decisionId, summaryJSON: summaryJSON.text, actor: actor,
             revision: settings.rules.revision, input: recorded.input,
-            output: try CompressedOutput(output, dictionary: dictionary), subjects: recorded.subjects)
+            output: try CompressedOutput(json: outputJSON, dictionary: dictionary), subjects: recorded.subjects)
         return (row, result)
     }
 }

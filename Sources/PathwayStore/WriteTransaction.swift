@@ -107,6 +107,12 @@ struct CompressedOutput: Sendable {
         bytes = try AuditCompression.compress(text, dictionary: dictionary)
         self.dictionary = dictionary?.id
     }
+
+    /// `json`: canonical JSON as UTF-8 bytes.
+    init(json: [UInt8], dictionary: AuditDictionary?) throws {
+        bytes = try AuditCompression.compress(json, dictionary: dictionary)
+        self.dictionary = dictionary?.id
+    }
 }
 
 /// A rules revision ready for the archive, with the dictionary its evaluations are compressed against.

@@ -201,7 +201,10 @@ final class AckLog: Sendable {
 enum LoadEvents {
     static func event(patient: String, sequence: Int) -> [UInt8] {
         let id = "\(patient)-\(sequence)"
-        let at = "2026-01-\(String(format: "%02d", 1 + sequence % 28))T09:00:00Z"
+        // A minute apart, in order of sequence: a patient's events dated as a live feed sends them
+        // (40,320 of them, four weeks, before the dates wrap round).
+        let minute = sequence % 40_320
+        let at = String(format: "2026-01-%02dT%02d:%02d:00Z", 1 + minute / 1_440, minute / 60 % 24, minute % 60)
         let (type, data): (String, String) =
             switch sequence % 7 {
             case 0: ("demographics", #"{"birthDate":"1958-04-02","sex":"male","weightKg":78}"#)

@@ -80,4 +80,23 @@ struct CanonicalJSONWriterTests {
         FactValueV1(fact: "f", value: .number(.infinity)).write(to: &invalid)
         #expect(invalid.invalid)
     }
+
+    @Test("the per-event answer and a status summary as JSONEncoder writes them: absent ends of a change are null")
+    func eventAnswer() throws {
+        let result = EventResultV1(
+            eventId: "e/1 \"x\"", status: "accepted", decisionId: "d",
+            changes: [
+                ChangeV1(id: "nivo-ipi", from: nil, to: "recommended"),
+                ChangeV1(id: "trial:NCT1", from: "potentially-eligible", to: nil),
+                ChangeV1(id: "b", from: "consider", to: "not-eligible"),
+            ])
+        #expect(Self.direct(result) == (try Self.reference(result)))
+        #expect(Self.direct(result).contains(#"{"from":null,"id":"nivo-ipi","to":"recommended"}"#))
+        let empty = EventResultV1(eventId: "e", status: "duplicate", decisionId: "d", changes: [])
+        #expect(Self.direct(empty) == (try Self.reference(empty)))
+        let summary = ["trial:B": "ineligible", "a": "consider", "Z": "recommended", "é": "x", "trial:A": "eligible"]
+        var writer = CanonicalJSONWriter()
+        writer.object(summary) { writer, status in writer.string(status) }
+        #expect(writer.text == (try Self.reference(summary)))
+    }
 }

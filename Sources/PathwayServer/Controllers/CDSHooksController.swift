@@ -91,7 +91,7 @@ struct CDSHooksController {
         // suggestions by uuid).
         try await service.audit(
             actor: caller, action: .view, patientId: patientId, input: recorded.input,
-            output: "{\"cards\":" + (try CanonicalJSON.encode(cards)) + ",\"evaluation\":" + recorded.json
+            output: "{\"cards\":" + (try CanonicalJSON.encode(cards)) + ",\"evaluation\":" + (try recorded.json)
                 + ",\"suggestions\":" + (try CanonicalJSON.encode(suggestions)) + "}",
             decisionId: decisionId, at: at, revision: settings.rules.revision, subjects: recorded.subjects)
         return try .json(encoding: answer)

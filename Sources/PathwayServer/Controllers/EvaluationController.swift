@@ -74,11 +74,12 @@ struct EvaluationController {
         let recorded = try RecordedEvaluation.evaluate(
             events: events, bodies: bodies, referenced: referenced, historyOf: patientId, patientId: subject,
             decisionId: decisionId, now: at, settings: settings)
+        let json = try recorded.json
         try await service.audit(
             actor: caller, action: .whatIf, patientId: subject, input: recorded.input,
-            output: "{\"evaluation\":" + recorded.json + "}", decisionId: decisionId, at: now(),
+            output: "{\"evaluation\":" + json + "}", decisionId: decisionId, at: now(),
             revision: settings.rules.revision)
-        return .json(recorded.json)
+        return .json(json)
     }
 
 }

@@ -180,7 +180,7 @@ struct FHIRController {
                 settings: settings)
             try await service.audit(
                 actor: caller, action: .whatIf, patientId: patientId, input: recorded.input,
-                output: "{\"evaluation\":" + recorded.json + "}", decisionId: decisionId,
+                output: "{\"evaluation\":" + (try recorded.json) + "}", decisionId: decisionId,
                 revision: settings.rules.revision)
             evaluations.append(recorded.evaluation)
         }

@@ -52,13 +52,13 @@ struct PatientsController {
     }
 
     @Sendable func recommendations(_ request: Request, context: PathwayContext) async throws -> Response {
-        .json(try await evaluateNow(context).recorded.json)
+        .json(try await evaluateNow(context).json)
     }
 
     /// Evaluates the patient's stored events now and records it as a view whose output holds the
     /// evaluation (and `extra` output members, e.g. the report's format) before it is answered.
     private func evaluateNow(_ context: PathwayContext, extra: String = "") async throws -> (
-        recorded: RecordedEvaluation, events: [Event]
+        recorded: RecordedEvaluation, json: String, events: [Event]
     ) {
         let caller = try context.requireCaller()
         let id = try context.parameters.require("id")
@@ -69,11 +69,12 @@ struct PatientsController {
         let recorded = try RecordedEvaluation.evaluate(
             events: stored.events, bodies: stored.bodies, referenced: stored.bodies.count, historyOf: id,
             patientId: id, decisionId: decisionId, now: at, settings: settings)
+        let json = try recorded.json
         try await service.audit(
             actor: caller, action: .view, patientId: id, input: recorded.input,
-            output: "{\"evaluation\":" + recorded.json + extra + "}", decisionId: decisionId, at: at,
+            output: "{\"evaluation\":" + json + extra + "}", decisionId: decisionId, at: at,
             revision: settings.rules.revision, subjects: recorded.subjects)
-        return (recorded, stored.events)
+        return (recorded, json, stored.events)
     }
 
     /// The tumor-board report: the evaluation now, as a self-contained HTML page or Markdown, with
@@ -85,7 +86,7 @@ struct PatientsController {
                 .badRequest, .invalidRequest, "format must be html or markdown, not \"\(formatName.prefix(40))\"",
                 field: "format")
         }
-        let (recorded, events) = try await evaluateNow(context, extra: ",\"report\":\"" + format.rawValue + "\"")
+        let (recorded, _, events) = try await evaluateNow(context, extra: ",\"report\":\"" + format.rawValue + "\"")
         // In order of occurrence (ties by id, as facts are folded), whatever the order of arrival.
         let timeline = events.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }.map {
             TimelineEntry(occurredAt: $0.occurredAt.description, type: $0.type, eventId: $0.id, data: $0.data)
