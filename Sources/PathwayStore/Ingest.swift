@@ -182,14 +182,17 @@ extension Store {
         _ patientId: String, _ run: [(index: Int, item: IncomingEvent)], actor: Caller,
         settings: EvaluationSettings, receivedAt now: Instant
     ) async throws -> [(Int, Result<EventResultV1, Rejection>)] {
+        let targets = run.compactMap {
+            if case .retraction(let target) = $0.item.event.effect { target } else { nil }
+        }
+        // Most events are new: they are evaluated without first looking their ids up, and the
+        // writer, which checks every id before it appends, is the judge. When it finds one stored
+        // (a re-posted event), nothing was written and the run starts over with the ids looked up.
+        // A retraction's target is always looked up.
+        var lookUp = !targets.isEmpty
         while true {
             var entry = try await patientEntry(patientId)
-            let ids =
-                run.map(\.item.event.id)
-                + run.compactMap {
-                    if case .retraction(let target) = $0.item.event.effect { target } else { nil }
-                }
-            let stored = try await storedEvents(ids)
+            let stored = lookUp ? try await storedEvents(run.map(\.item.event.id) + targets) : [:]
             var inRun: [String: (body: String, patientId: String, decisionId: String)] = [:]
             var results: [(Int, Result<EventResultV1, Rejection>)] = []
             var prepared: [PreparedEvent] = []
@@ -226,9 +229,12 @@ extension Store {
             }
             let rows = prepared
             let committed = try await write { transaction in try transaction.append(rows) }
-            // Another request stored one of these ids in the meantime: nothing was written; start
-            // over from what is stored now.
-            guard committed else { continue }
+            // One of these ids is stored (before, or by another request in the meantime): nothing
+            // was written; start over from what is stored now.
+            guard committed else {
+                lookUp = true
+                continue
+            }
             patientCache.store(entry, for: patientId)
             return results
         }

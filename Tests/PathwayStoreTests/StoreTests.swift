@@ -164,6 +164,49 @@ struct StoreTests {
         #expect(try await store.head == head, "nothing was appended to the chain")
     }
 
+    @Test(
+        """
+        ids are not looked up before evaluating: a re-posted event in a run, and an id another \
+        patient holds, are found by the writer; nothing of the refused attempt stays in memory
+        """)
+    func writerJudgesIds() async throws {
+        let store = try temporaryStore()
+        defer { try? store.close() }
+        let at = Instant(millisecondsSinceEpoch: 1_769_904_000_000)
+        let first = try pleuralPatient("WJ-1").map(incoming)
+        let stored = try await store.ingest(
+            Array(first.prefix(3)), actor: Self.caller, settings: Self.settings, receivedAt: at)
+        guard case .success(let original) = stored[1] else {
+            Issue.record("\(stored[1])")
+            return
+        }
+        // New, re-posted, new in one request: the re-posted one is a duplicate with its decision.
+        let mixed = try await store.ingest(
+            [first[3], first[1], first[4]], actor: Self.caller, settings: Self.settings, receivedAt: at)
+        #expect(mixed.map { (try? $0.get())?.status } == ["accepted", "duplicate", "accepted"])
+        #expect((try? mixed[1].get())?.decisionId == original.decisionId)
+        // Another patient's event under WJ-1-2's id: refused, and WJ-2 is left as it was.
+        var other = try pleuralPatient("WJ-2").map(incoming)
+        _ = try await store.ingest([other[0]], actor: Self.caller, settings: Self.settings, receivedAt: at)
+        guard case .object(var taken) = pleuralPatient("WJ-2")[1] else { return }
+        taken["id"] = "WJ-1-2"
+        other[1] = try incoming(.object(taken))
+        let conflict = try await store.ingest([other[1]], actor: Self.caller, settings: Self.settings, receivedAt: at)
+        #expect(
+            conflict.first.flatMap { if case .failure(let r) = $0 { r } else { nil } }
+                == .eventIdConflict(eventId: "WJ-1-2"))
+        // What each patient's next decision evaluated is what is stored: no refused event in it.
+        let next = try await store.ingest(
+            [first[5], other[2]], actor: Self.caller, settings: Self.settings, receivedAt: at)
+        for (result, patient, count) in [(next[0], "WJ-1", 5), (next[1], "WJ-2", 1)] {
+            let decision = try #require(try? result.get()).decisionId
+            let record = try #require(try await store.auditRecord(decision))
+            #expect(record.input.contains(#""count":\#(count)"#), "\(patient): \(record.input)")
+            #expect(try await store.patientEvents(patient)?.events.count == count + 1)
+        }
+        #expect(try await store.verify().status == "ok")
+    }
+
     @Test("a database another process holds locked: StorageUnavailable, nothing kept, and the next write succeeds")
     func storageUnavailable() async throws {
         let store = try temporaryStore()
