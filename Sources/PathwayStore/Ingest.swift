@@ -187,11 +187,13 @@ extension Store {
         }
         // Most events are new: they are evaluated without first looking their ids up, and the
         // writer, which checks every id before it appends, is the judge. When it finds one stored
-        // (a re-posted event), nothing was written and the run starts over with the ids looked up.
-        // A retraction's target is always looked up.
+        // (an id another patient holds), nothing was written and the run starts over with the ids
+        // looked up. A re-post of one of the patient's own events, and a retraction's target, are
+        // looked up first: a refused attempt costs the patient's history read again.
         var lookUp = !targets.isEmpty
         while true {
             var entry = try await patientEntry(patientId)
+            if run.contains(where: { entry.ids.contains($0.item.event.id) }) { lookUp = true }
             let stored = lookUp ? try await storedEvents(run.map(\.item.event.id) + targets) : [:]
             var inRun: [String: (body: String, patientId: String, decisionId: String)] = [:]
             var results: [(Int, Result<EventResultV1, Rejection>)] = []
@@ -258,8 +260,9 @@ extension Store {
             try summaryText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
         var digest = EventHistory.Digest()
         for body in bodies { digest.append(body) }
+        let events = try bodies.map(StoredEvents.decode)
         return PatientEntry(
-            fold: FactsFold(events: try bodies.map(StoredEvents.decode)), bodies: bodies, digest: digest,
+            fold: FactsFold(events: events), ids: Set(events.map(\.id)), bodies: bodies, digest: digest,
             summary: summary, exists: summaryText != nil)
     }
 
@@ -282,6 +285,8 @@ extension Store {
 /// facts folded, their bodies and the running digest of them, the summary of the last evaluation.
 struct PatientEntry: Sendable {
     var fold: FactsFold
+    /// The ids of `fold.events`.
+    var ids: Set<String>
     var bodies: [String]
     var digest: EventHistory.Digest
     var summary: [String: String]
@@ -331,6 +336,7 @@ struct PreparedEvent: Sendable {
         let event = item.event
         let historyDigest = entry.digest.value
         entry.fold.append(event)
+        entry.ids.insert(event.id)
         entry.bodies.append(item.canonical)
         entry.digest.append(item.canonical)
         let decisionId = UUID().uuidString.lowercased()

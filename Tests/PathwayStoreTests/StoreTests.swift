@@ -166,8 +166,9 @@ struct StoreTests {
 
     @Test(
         """
-        ids are not looked up before evaluating: a re-posted event in a run, and an id another \
-        patient holds, are found by the writer; nothing of the refused attempt stays in memory
+        a new event's id is not looked up before evaluating; a re-post of the patient's own event \
+        is, and costs no write; an id another patient holds is found by the writer, and nothing of \
+        the refused attempt stays in memory
         """)
     func writerJudgesIds() async throws {
         let store = try temporaryStore()
@@ -185,13 +186,19 @@ struct StoreTests {
             [first[3], first[1], first[4]], actor: Self.caller, settings: Self.settings, receivedAt: at)
         #expect(mixed.map { (try? $0.get())?.status } == ["accepted", "duplicate", "accepted"])
         #expect((try? mixed[1].get())?.decisionId == original.decisionId)
+        let jobs = store.writerCounts.jobs
+        let again = try await store.ingest([first[0]], actor: Self.caller, settings: Self.settings, receivedAt: at)
+        #expect((try? again[0].get())?.status == "duplicate")
+        #expect(store.writerCounts.jobs == jobs, "a re-post of the patient's own event is looked up, not written")
         // Another patient's event under WJ-1-2's id: refused, and WJ-2 is left as it was.
         var other = try pleuralPatient("WJ-2").map(incoming)
         _ = try await store.ingest([other[0]], actor: Self.caller, settings: Self.settings, receivedAt: at)
         guard case .object(var taken) = pleuralPatient("WJ-2")[1] else { return }
         taken["id"] = "WJ-1-2"
         other[1] = try incoming(.object(taken))
+        let attempts = store.writerCounts.jobs
         let conflict = try await store.ingest([other[1]], actor: Self.caller, settings: Self.settings, receivedAt: at)
+        #expect(store.writerCounts.jobs == attempts + 1, "the writer refused one attempt")
         #expect(
             conflict.first.flatMap { if case .failure(let r) = $0 { r } else { nil } }
                 == .eventIdConflict(eventId: "WJ-1-2"))
