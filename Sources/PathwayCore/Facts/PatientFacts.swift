@@ -219,7 +219,6 @@ public struct FactsFold: Sendable {
                     complete = false
                     break
                 }
-                state.asOf = asOf
             }
             if complete {
                 state.asOf = asOf
