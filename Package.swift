@@ -69,6 +69,8 @@ let package = Package(
             dependencies: [
                 "PathwayCore", "PathwayAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C interface, for `verify`'s read of the whole chain.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 "CZstd",
