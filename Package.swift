@@ -152,7 +152,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PathwayCoreTests",
-            dependencies: ["PathwayCore", "PathwayAPI", "PathwayTestSupport"],
+            dependencies: [
+                "PathwayCore", "PathwayAPI", "PathwayTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             exclude: ["Fixtures"],  // read from disk by path, not bundled
             swiftSettings: strict
         ),
