@@ -24,8 +24,8 @@ extension CompiledRules {
 struct EvaluationRun {
     let rules: CompiledRules
     var evaluator: ExpressionEvaluator
-    /// Missing fact name → what it would decide.
-    var missingData: [String: Set<String>] = [:]
+    /// Missing fact (the rank of its name) → what it would decide, with repeats.
+    var missingData: [Int: [String]] = [:]
 
     mutating func document(_ context: EvaluationContext) -> EvaluationV1 {
         let trialResults = rules.trials.map { evaluateTrial($0) }
@@ -47,17 +47,13 @@ struct EvaluationRun {
         }
         rank(&options)
         // Best first: recommended and consider by rank, then needs-data, then not-eligible, each in pack order.
-        options = options.enumerated().sorted {
-            (order($0.element.status), $0.element.rank ?? 0, $0.offset) < (
-                order($1.element.status), $1.element.rank ?? 0, $1.offset
-            )
-        }.map(\.element)
+        options = options.indices.map { (order(options[$0].status), options[$0].rank ?? 0, $0) }
+            .sorted { $0 < $1 }.map { options[$0.2] }
         // By status; a trial for another population goes after the others of its status.
-        let trials = trialResults.map(\.document).sorted {
-            (order($0.status), $0.outsidePopulation == true ? 1 : 0, $0.id) < (
-                order($1.status), $1.outsidePopulation == true ? 1 : 0, $1.id
-            )
+        let trialKeys = trialResults.map {
+            (order($0.document.status), $0.document.outsidePopulation == true ? 1 : 0, $0.document.id)
         }
+        let trials = trialResults.indices.sorted { trialKeys[$0] < trialKeys[$1] }.map { trialResults[$0].document }
         return EvaluationV1(
             decisionId: context.decisionId, patientId: context.patientId, evaluatedAt: context.now.description,
             rules: RulesInfoV1(revision: rules.revision, packs: rules.packs), derived: derivedDocument(),
@@ -68,14 +64,21 @@ struct EvaluationRun {
     /// Missing facts by what they would decide: the pathway or setting first (every option waits
     /// on them), then by how many options and trials each decides, then by name.
     private func missingDataDocument() -> [MissingFactV1] {
-        missingData.map { fact, neededBy in
-            let decides = neededBy.reduce(0) { $0 + ($1 == "pathway" || $1 == "setting" ? 0 : 1) }
-            return MissingFactV1(fact: fact, neededBy: neededBy.sorted(), decides: decides)
-        }.sorted {
-            let first = ($0.neededBy.contains("pathway") || $0.neededBy.contains("setting")) ? 0 : 1
-            let second = ($1.neededBy.contains("pathway") || $1.neededBy.contains("setting")) ? 0 : 1
-            return (first, -($0.decides ?? 0), $0.fact) < (second, -($1.decides ?? 0), $1.fact)
-        }
+        missingData.map { rank, repeated in
+            var neededBy = repeated.sorted()
+            var last: String?
+            neededBy.removeAll { item in
+                defer { last = item }
+                return item == last
+            }
+            let selection = neededBy.contains("pathway") || neededBy.contains("setting")
+            let decides =
+                neededBy.count - (neededBy.contains("pathway") ? 1 : 0) - (neededBy.contains("setting") ? 1 : 0)
+            return (
+                key: (selection ? 0 : 1, -decides, rank),
+                fact: MissingFactV1(fact: rules.missingNames.sorted[rank], neededBy: neededBy, decides: decides)
+            )
+        }.sorted { $0.key < $1.key }.map(\.fact)
     }
 
     // MARK: Pathway and setting
@@ -147,12 +150,10 @@ struct EvaluationRun {
         case false?: status = "not-eligible"
         case nil:
             status = "needs-data"
-            missing = names(verdict.missing + unchecked)
-            for name in missing { missingData[name, default: []].insert(option.id) }
+            missing = note(verdict.missing + unchecked, neededBy: option.id)
         case true?:
             status = option.strength.rawValue
-            missing = names(unchecked)
-            for name in missing { missingData[name, default: []].insert(option.id) }
+            missing = note(unchecked, neededBy: option.id)
             if !uncheckedTexts.isEmpty {
                 cautions.append(
                     CautionV1(
@@ -192,12 +193,9 @@ struct EvaluationRun {
     /// Ranks `recommended` before `consider`, then by priority, then in pack order; others get no rank.
     private func rank(_ options: inout [OptionV1]) {
         let ranked = options.indices
-            .filter { ["recommended", "consider"].contains(options[$0].status) }
-            .sorted {
-                (order(options[$0].status), options[$0].rank ?? 50, $0) < (
-                    order(options[$1].status), options[$1].rank ?? 50, $1
-                )
-            }
+            .filter { options[$0].status == "recommended" || options[$0].status == "consider" }
+            .map { (order(options[$0].status), options[$0].rank ?? 50, $0) }
+            .sorted { $0 < $1 }.map(\.2)
         for index in options.indices { options[index].rank = nil }
         for (position, index) in ranked.enumerated() { options[index].rank = position + 1 }
     }
@@ -227,15 +225,15 @@ struct EvaluationRun {
 
     /// Names missing facts, without repeats, in name order.
     func names(_ missing: [Int]) -> [String] {
-        Set(
-            missing.map { slot in
-                slot >= 0 ? rules.slots.names[slot] : TreatmentField.allCases[-slot - 1].factName
-            }
-        ).sorted()
+        rules.missingNames.ranks(missing).map { rules.missingNames.sorted[$0] }
     }
 
-    mutating func note(_ missing: [Int], neededBy: String) {
-        for name in names(missing) { missingData[name, default: []].insert(neededBy) }
+    /// Notes what missing facts would decide; their names, without repeats, in name order.
+    @discardableResult
+    mutating func note(_ missing: [Int], neededBy: String) -> [String] {
+        let ranks = rules.missingNames.ranks(missing)
+        for rank in ranks { missingData[rank, default: []].append(neededBy) }
+        return ranks.map { rules.missingNames.sorted[$0] }
     }
 
     // MARK: Derived facts and alerts

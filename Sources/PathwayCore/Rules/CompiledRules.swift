@@ -10,6 +10,8 @@ public struct CompiledRules: Sendable {
     public let terminology: [TerminologyEntry]
 
     let slots: SlotTable
+    /// The names a missing fact can have, in name order.
+    let missingNames: MissingFactNames
     /// The slot of `now`, left out of reasons' values.
     let nowSlot: Int
     /// Closed-world facts (preferences) and the slot each fills when no event set it.
@@ -57,6 +59,39 @@ struct SlotTable: Sendable {
         names.append(name)
         types.append(type)
         return names.count - 1
+    }
+}
+
+/// Every name a missing fact can have — a slot's, or a treatment line's field's (`-(field + 1)`) —
+/// ranked in name order, so that an evaluation gathers missing facts as numbers and names them,
+/// sorted and each once, without hashing or comparing strings.
+struct MissingFactNames: Sendable {
+    /// The names in order, each once.
+    let sorted: [String]
+    private let slotRanks: [Int]
+    private let fieldRanks: [Int]
+
+    init(_ slots: SlotTable) {
+        let fieldNames = TreatmentField.allCases.map(\.factName)
+        sorted = Set(slots.names + fieldNames).sorted()
+        let rank = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, $0) })
+        slotRanks = slots.names.map { rank[$0]! }
+        fieldRanks = fieldNames.map { rank[$0]! }
+    }
+
+    /// The rank of a missing fact's name.
+    func rank(_ missing: Int) -> Int { missing >= 0 ? slotRanks[missing] : fieldRanks[-missing - 1] }
+
+    /// The ranks of missing facts' names, in order, each once.
+    func ranks(_ missing: [Int]) -> [Int] {
+        var ranks = missing.map(rank)
+        ranks.sort()
+        var last = -1
+        ranks.removeAll { rank in
+            defer { last = rank }
+            return rank == last
+        }
+        return ranks
     }
 }
 
