@@ -30,7 +30,10 @@ extension CompiledRules {
             let chosen = context.parameters[parameter.id].flatMap { parameter.values.contains($0) ? $0 : nil }
             values[parameter.slot] = .word(chosen ?? parameter.defaultValue)
         }
-        var evaluator = ExpressionEvaluator(environment: Environment(values: values, treatments: facts.treatments))
+        var evaluator = ExpressionEvaluator(
+            environment: Environment(
+                values: values, missingBehind: [[Int]?](repeating: nil, count: values.count), alone: slotsAlone,
+                treatments: facts.treatments))
         for derivation in derivations { derive(derivation, &evaluator) }
         return evaluator.environment
     }

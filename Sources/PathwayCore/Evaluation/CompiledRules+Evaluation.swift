@@ -118,6 +118,8 @@ struct EvaluationRun {
     private mutating func evaluateOption(_ option: Option, settingReason: Setting?, trials: [TrialResult]) -> OptionV1 {
         var reasons: [ReasonV1] = []
         var outcomes: [Outcome] = []
+        reasons.reserveCapacity(option.requires.count + 1)
+        outcomes.reserveCapacity(option.requires.count + 2)
         if let setting = settingReason {
             let (outcome, reason) = check(setting.when, text: "Setting: \(setting.label)")
             outcomes.append(outcome)
@@ -213,10 +215,11 @@ struct EvaluationRun {
 
     /// The facts the last condition read, each once, in reading order (`now` left out).
     func traceValues() -> [FactValueV1]? {
+        let trace = evaluator.trace
+        guard trace.contains(where: { $0 != rules.nowSlot }) else { return nil }
         var values: [FactValueV1] = []
-        var seen: [Int] = []
-        for slot in evaluator.trace where slot != rules.nowSlot && !seen.contains(slot) {
-            seen.append(slot)
+        values.reserveCapacity(trace.count)
+        for (index, slot) in trace.enumerated() where slot != rules.nowSlot && !trace[..<index].contains(slot) {
             values.append(
                 FactValueV1(fact: rules.slots.names[slot], value: evaluator.environment.values[slot]?.json ?? .null))
         }

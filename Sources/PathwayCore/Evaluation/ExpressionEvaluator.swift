@@ -1,8 +1,11 @@
 /// The facts of one evaluation, by slot, with what is missing behind each unknown derived fact.
 struct Environment {
     var values: [FactValue?]
-    /// For a derived fact that is unknown: the facts that would decide it.
-    var missingBehind: [Int: [Int]] = [:]
+    /// By slot, for a derived fact that is unknown: the facts that would decide it.
+    var missingBehind: [[Int]?]
+    /// By slot, the list of that slot alone: what an unknown fact that is not derived is missing
+    /// (shared by every evaluation of a rule set, not built for each).
+    let alone: [[Int]]
     /// For a score: the lowest and highest sums its undecided terms allow.
     var scoreRanges: [Int: (low: Double, high: Double)] = [:]
     /// Derived facts whose `applies` is false for this patient (a score of another disease).
@@ -28,7 +31,7 @@ struct ExpressionEvaluator {
         case .slot(let slot):
             trace.append(slot)
             if let value = environment.values[slot] { return .known(value) }
-            return .unknown(environment.missingBehind[slot] ?? [slot])
+            return .unknown(environment.missingBehind[slot] ?? environment.alone[slot])
         case .field(let field):
             return fieldValue(field)
         case .not(let inner):

@@ -12,6 +12,8 @@ public struct CompiledRules: Sendable {
     let slots: SlotTable
     /// The names a missing fact can have, in name order.
     let missingNames: MissingFactNames
+    /// By slot, the list of that slot alone (an unknown fact's missing list).
+    let slotsAlone: [[Int]]
     /// The slot of `now`, left out of reasons' values.
     let nowSlot: Int
     /// Closed-world facts (preferences) and the slot each fills when no event set it.

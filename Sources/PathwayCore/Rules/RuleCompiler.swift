@@ -79,7 +79,8 @@ struct Compiler {
         guard !sink.hasErrors else { return nil }
         return CompiledRules(
             revision: RuleCompiler.revision(of: sources), packs: packs.sorted { $0.id < $1.id }, tests: tests,
-            terminology: terminology, slots: slots, missingNames: MissingFactNames(slots), nowSlot: nowSlot,
+            terminology: terminology, slots: slots, missingNames: MissingFactNames(slots),
+            slotsAlone: slots.names.indices.map { [$0] }, nowSlot: nowSlot,
             closedWorldDefaults: FactCatalog.closedWorldDefaults.compactMap { name, value in
                 slots.index[name].map { (slot: $0, value: value) }
             }.sorted { $0.slot < $1.slot },
