@@ -120,8 +120,7 @@ public struct CanonicalJSONWriter {
         // Most text needs no escape: copied whole, not byte by byte.
         let copied =
             text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
-                guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
-                else { return false }
+                guard Self.needsNoEscape(utf8) else { return false }
                 bytes.append(contentsOf: utf8)
                 return true
             } ?? false
@@ -147,6 +146,29 @@ public struct CanonicalJSONWriter {
             }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether no byte is a control character, `"` or `\`: eight bytes at a time (a byte below
+    /// 0x20, or equal to 0x22 or 0x5C, sets its high bit in `below`; these tests are exact).
+    static func needsNoEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = utf8.baseAddress else { return true }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func below(_ word: UInt64, _ limit: UInt64) -> UInt64 { (word &- ones &* limit) & ~word & highs }
+        var index = 0
+        while index + 8 <= utf8.count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            if below(word, 0x20) | below(quote, 1) | below(backslash, 1) != 0 { return false }
+            index += 8
+        }
+        while index < utf8.count {
+            let byte = base[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            index += 1
+        }
+        return true
     }
 
     public mutating func int(_ value: Int) { bytes.append(contentsOf: String(value).utf8) }

@@ -1,8 +1,8 @@
 import Foundation
-import PathwayAPI
 import PathwayTestSupport
 import Testing
 
+@testable import PathwayAPI
 @testable import PathwayCore
 
 /// The direct writer must produce exactly what `JSONEncoder` writes with sorted keys and unescaped
@@ -55,6 +55,30 @@ struct CanonicalJSONWriterTests {
             #expect(Self.direct(event) == (try Self.reference(event)), "\(event)")
         }
         #expect(events.count > 5_000)
+    }
+
+    @Test("the escape test, eight bytes at a time, agrees with a byte-by-byte test for every byte at every place")
+    func escapeScan() {
+        var wrong: [[UInt8]] = []
+        var checked = 0
+        for filler: UInt8 in [0x61, 0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F, 0x80, 0xC3, 0xFF] {
+            for length in 1...20 {
+                for place in 0..<length {
+                    for value in UInt8.min...UInt8.max {
+                        var bytes = [UInt8](repeating: filler, count: length)
+                        bytes[place] = value
+                        let expected = !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+                        if bytes.withUnsafeBufferPointer(CanonicalJSONWriter.needsNoEscape) != expected {
+                            wrong.append(bytes)
+                        }
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) wrong, the first: \(wrong.prefix(3))")
+        #expect(checked == 10 * 210 * 256)
+        #expect([UInt8]().withUnsafeBufferPointer(CanonicalJSONWriter.needsNoEscape))
     }
 
     @Test("escapes, numbers and key order as JSONEncoder writes them")
