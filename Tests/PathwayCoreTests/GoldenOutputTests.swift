@@ -67,6 +67,9 @@ struct GoldenOutputTests {
         for (old, new) in zip(recorded, computed) where old.name != new.name || old.digest != new.digest {
             differing.append(new.name)
         }
-        #expect(differing.count == 0, "\(differing.count) outputs changed, the first: \(differing.prefix(5))")
+        #expect(
+            differing.count == 0,
+            "\(differing.count) outputs changed, the first: \(differing.prefix(5)). After an intended change (of Rules/), record again: PATHWAYD_RECORD_DIGESTS=1 swift test --filter GoldenOutputTests"
+        )
     }
 }

@@ -65,12 +65,8 @@ struct EvaluationRun {
     /// on them), then by how many options and trials each decides, then by name.
     private func missingDataDocument() -> [MissingFactV1] {
         missingData.map { rank, repeated in
-            var neededBy = repeated.sorted()
-            var last: String?
-            neededBy.removeAll { item in
-                defer { last = item }
-                return item == last
-            }
+            var neededBy: [String] = []
+            for item in repeated.sorted() where item != neededBy.last { neededBy.append(item) }
             let selection = neededBy.contains("pathway") || neededBy.contains("setting")
             let decides =
                 neededBy.count - (neededBy.contains("pathway") ? 1 : 0) - (neededBy.contains("setting") ? 1 : 0)

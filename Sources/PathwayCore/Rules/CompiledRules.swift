@@ -86,14 +86,10 @@ struct MissingFactNames: Sendable {
 
     /// The ranks of missing facts' names, in order, each once.
     func ranks(_ missing: [Int]) -> [Int] {
-        var ranks = missing.map(rank)
-        ranks.sort()
-        var last = -1
-        ranks.removeAll { rank in
-            defer { last = rank }
-            return rank == last
-        }
-        return ranks
+        var unique: [Int] = []
+        unique.reserveCapacity(missing.count)
+        for rank in missing.map(rank).sorted() where rank != unique.last { unique.append(rank) }
+        return unique
     }
 }
 
