@@ -230,29 +230,22 @@ struct StoreTests {
 
     @Test("verify across its batches: the first broken record is named, whatever broke it and wherever it is")
     func verifyAcrossBatches() async throws {
-        let store = try temporaryStore()
-        defer { try? store.close() }
         // 10,000 records: verify hashes them in batches of 4,096 on every core.
-        try await store.write { transaction in
-            for index in 0..<10_000 { try record(transaction, "n\(index)") }
-        }
+        let store = try await self.store(records: 10_000)
+        defer { try? store.close() }
         let clean = try await store.verify()
         #expect(clean.status == "ok" && clean.records == 10_000 && clean.head?.seq == 10_000)
         let path = store.path
-        func tamper(_ sql: String) throws {
-            let result = try run("/usr/bin/sqlite3", [path, "DROP TRIGGER IF EXISTS audit_refuses_update; " + sql])
-            #expect(result.status == 0, "\(result.errors)")
-        }
         // A content change in the third batch, then one in the second: the earlier is named.
-        try tamper("UPDATE audit SET input = '{\"note\":\"x\"}' WHERE seq = 9000")
+        try tamper(path, "UPDATE audit SET input = '{\"note\":\"x\"}' WHERE seq = 9000")
         var broken = try await store.verify()
         #expect(broken.firstBroken?.seq == 9_000 && broken.firstBroken?.problem == "content")
         #expect(broken.records == 9_000 && broken.head?.seq == 8_999)
-        try tamper("UPDATE audit SET actor_user = 'mallory' WHERE seq = 4097")
+        try tamper(path, "UPDATE audit SET actor_user = 'mallory' WHERE seq = 4097")
         broken = try await store.verify()
         #expect(broken.firstBroken?.seq == 4_097 && broken.firstBroken?.problem == "content")
         // A broken link before both: named as a link, not as the content changes after it.
-        try tamper("UPDATE audit SET prev_hash = '00' WHERE seq = 4000")
+        try tamper(path, "UPDATE audit SET prev_hash = '00' WHERE seq = 4000")
         broken = try await store.verify()
         #expect(broken.firstBroken?.seq == 4_000 && broken.firstBroken?.problem == "link")
         #expect(broken.head?.seq == 3_999)
@@ -264,49 +257,48 @@ struct StoreTests {
     @Test(
         "verify hashes a batch while it reads the next: a broken link read later never hides an earlier content change")
     func verifyPipelined() async throws {
-        let store = try temporaryStore()
+        let store = try await self.store(records: 10_000)
         defer { try? store.close() }
-        try await store.write { transaction in
-            for index in 0..<10_000 { try record(transaction, "n\(index)") }
-        }
         let path = store.path
-        func tamper(_ sql: String) throws {
-            let result = try run("/usr/bin/sqlite3", [path, "DROP TRIGGER IF EXISTS audit_refuses_update; " + sql])
-            #expect(result.status == 0, "\(result.errors)")
-        }
         // The third batch's link is read while the second batch, which holds a content change, is hashed.
-        try tamper("UPDATE audit SET prev_hash = '00' WHERE seq = 9000")
+        try tamper(path, "UPDATE audit SET prev_hash = '00' WHERE seq = 9000")
         var broken = try await store.verify()
         #expect(broken.firstBroken?.seq == 9_000 && broken.firstBroken?.problem == "link")
         #expect(broken.records == 9_000 && broken.head?.seq == 8_999)
-        try tamper("UPDATE audit SET input = '{\"note\":\"x\"}' WHERE seq = 4200")
+        try tamper(path, "UPDATE audit SET input = '{\"note\":\"x\"}' WHERE seq = 4200")
         broken = try await store.verify()
         #expect(broken.firstBroken?.seq == 4_200 && broken.firstBroken?.problem == "content")
         #expect(broken.records == 4_200 && broken.head?.seq == 4_199)
         // The first batch is still being hashed when the second ends: its change comes first.
-        try tamper("UPDATE audit SET input = '{\"note\":\"y\"}' WHERE seq = 100")
+        try tamper(path, "UPDATE audit SET input = '{\"note\":\"y\"}' WHERE seq = 100")
         broken = try await store.verify()
         #expect(broken.firstBroken?.seq == 100 && broken.firstBroken?.problem == "content")
         #expect(broken.records == 100 && broken.head?.seq == 99)
         // The last record of a batch, and the first of the next.
-        let clean = try temporaryStore()
+        let clean = try await self.store(records: 8_193)
         defer { try? clean.close() }
-        try await clean.write { transaction in
-            for index in 0..<8_193 { try record(transaction, "n\(index)") }
-        }
         #expect(try await clean.verify().records == 8_193)
         for seq in [8_193, 4_097, 4_096] {
-            let result = try run(
-                "/usr/bin/sqlite3",
-                [
-                    clean.path,
-                    "DROP TRIGGER IF EXISTS audit_refuses_update; UPDATE audit SET action = 'x' WHERE seq = \(seq)",
-                ])
-            #expect(result.status == 0)
+            try tamper(clean.path, "UPDATE audit SET action = 'x' WHERE seq = \(seq)")
             let found = try await clean.verify()
             #expect(found.firstBroken?.seq == Int64(seq) && found.firstBroken?.problem == "content", "\(seq): \(found)")
             #expect(found.head?.seq == Int64(seq - 1))
         }
+    }
+
+    /// Runs SQL on the database behind the store's back, with the update trigger dropped.
+    func tamper(_ path: String, _ sql: String) throws {
+        let result = try run("/usr/bin/sqlite3", [path, "DROP TRIGGER IF EXISTS audit_refuses_update; " + sql])
+        #expect(result.status == 0, "\(result.errors)")
+    }
+
+    /// A store holding `count` small records.
+    func store(records count: Int) async throws -> Store {
+        let store = try temporaryStore()
+        try await store.write { transaction in
+            for index in 0..<count { try record(transaction, "n\(index)") }
+        }
+        return store
     }
 
     func hashOf(_ path: String, _ seq: Int) throws -> String {
